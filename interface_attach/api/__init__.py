@@ -1,0 +1,1 @@
+"""The HTTP API: routing, handlers, validation and fault rendering."""

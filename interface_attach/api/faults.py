@@ -1,0 +1,72 @@
+"""JSON responses, and faults in Nova's shape {"<name>": {code, message}}."""
+
+import json
+
+import webob
+
+# Nova's fault names (nova/api/openstack/wsgi.py); anything else, 500
+# included, is a computeFault.
+FAULT_NAMES = {
+    400: 'badRequest',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'itemNotFound',
+    405: 'badMethod',
+    409: 'conflictingRequest',
+    413: 'overLimit',
+    415: 'badMediaType',
+    429: 'overLimit',
+    501: 'notImplemented',
+    503: 'serviceUnavailable',
+}
+
+NOT_FOUND = 'The resource could not be found.'
+UNAUTHORIZED = 'The request you have made requires authentication.'
+SERVER_ERROR = ('The server has either erred or is incapable of performing '
+                'the requested operation.')
+
+
+def fault_name(code):
+    return FAULT_NAMES.get(code, 'computeFault')
+
+
+def json_response(status, body, headers=None,
+                  content_type='application/json'):
+    response = webob.Response(status=status,
+                              body=json.dumps(body).encode('utf-8'))
+    response.headers['Content-Type'] = content_type
+    response.headers.update(headers or {})
+    return response
+
+
+def fault_response(code, message, headers=None):
+    return json_response(
+        code, {fault_name(code): {'code': code, 'message': message}},
+        headers=headers, content_type='application/json; charset=UTF-8')
+
+
+def is_fault(response):
+    """Whether an error response already has the fault shape."""
+    if response.content_type != 'application/json':
+        return False
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return False
+    return (isinstance(body, dict) and len(body) == 1
+            and isinstance(next(iter(body.values())), dict)
+            and {'code', 'message'} <= set(next(iter(body.values()))))
+
+
+def message_of(response):
+    """The message of a foreign error response (keystonemiddleware, webob)."""
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return response.status.split(' ', 1)[-1]
+    if isinstance(body, dict):
+        for value in [body] + list(body.values()):
+            if isinstance(value, dict) and isinstance(
+                    value.get('message'), str):
+                return value['message']
+    return response.status.split(' ', 1)[-1]

@@ -1,0 +1,120 @@
+"""Paste deploy factories: the boundary where configuration is loaded.
+
+Every factory of one pipeline gets the same ConfigOpts, parsed from the
+files named by ``config_file`` (several joined with ``os.pathsep``) and
+``config_dir`` in the paste global or local configuration, else from the
+default locations of project ``interface-attach``. Below this module,
+configuration is always passed in.
+"""
+
+import os
+
+from keystonemiddleware import auth_token
+from oslo_config import cfg
+
+from interface_attach.api import router
+from interface_attach import compute
+from interface_attach import conf as ia_conf
+from interface_attach.db import engine
+from interface_attach.middleware import context
+from interface_attach.middleware import fault_wrap
+from interface_attach.middleware import noauth
+from interface_attach.middleware import request_id
+from interface_attach.middleware import sizelimit
+from interface_attach import network
+from interface_attach import policy
+
+PROJECT = 'interface-attach'
+
+_confs = {}
+
+
+class Services:
+    """What the handlers use: the compute service and the policy."""
+
+    def __init__(self, conf):
+        self.database = engine.Database(conf.database)
+        self.compute = compute.ComputeService(
+            self.database, network.load_driver(conf, self.database),
+            conf.network.allow_duplicate_networks)
+        self.policy = policy.Policy(conf)
+
+
+def new_conf(args=(), config_files=None, config_dirs=None):
+    """A ConfigOpts with our options registered, parsed."""
+    conf = cfg.ConfigOpts()
+    ia_conf.register_opts(conf)
+    conf(list(args), project=PROJECT, default_config_files=config_files,
+         default_config_dirs=config_dirs, validate_default_values=True)
+    return conf
+
+
+def load_conf(global_conf, local_conf):
+    settings = dict(global_conf, **local_conf)
+    files = settings.get('config_file') or None
+    dirs = settings.get('config_dir') or None
+    key = (files, dirs)
+    if key not in _confs:
+        _confs[key] = new_conf(
+            config_files=files.split(os.pathsep) if files else None,
+            config_dirs=dirs.split(os.pathsep) if dirs else None)
+    return _confs[key]
+
+
+def app_factory(global_conf, **local_conf):
+    """The standalone app: os-interface routes, a JSON 404 for the rest."""
+    return router.Router(Services(load_conf(global_conf, local_conf)))
+
+
+def filter_factory(global_conf, **local_conf):
+    """The filter: os-interface routes; every other request passes on."""
+    services = Services(load_conf(global_conf, local_conf))
+
+    def _filter(app):
+        return router.Router(services, next_app=app)
+    return _filter
+
+
+def request_id_filter_factory(global_conf, **local_conf):
+    return request_id.ComputeRequestId
+
+
+def faultwrap_filter_factory(global_conf, **local_conf):
+    return fault_wrap.FaultWrapper
+
+
+def sizelimit_filter_factory(global_conf, **local_conf):
+    conf = load_conf(global_conf, local_conf)
+
+    def _filter(app):
+        return sizelimit.RequestBodySizeLimiter(app, conf)
+    return _filter
+
+
+def authtoken_filter_factory(global_conf, **local_conf):
+    """keystonemiddleware auth_token, reading [keystone_authtoken] from ours.
+
+    Options in the paste section override the configuration file, as with
+    keystonemiddleware's own factory.
+    """
+    settings = dict(local_conf,
+                    oslo_config_config=load_conf(global_conf, local_conf))
+    settings.pop('config_file', None)
+    settings.pop('config_dir', None)
+
+    def _filter(app):
+        return auth_token.AuthProtocol(app, settings)
+    return _filter
+
+
+def noauth_filter_factory(global_conf, **local_conf):
+    conf = load_conf(global_conf, local_conf)
+    if conf.api.auth_strategy != 'noauth':
+        raise ValueError('The noauth filter needs [api] auth_strategy = '
+                         'noauth; it trusts any token and is for development '
+                         'only.')
+    return noauth.NoAuth
+
+
+def context_filter_factory(global_conf, **local_conf):
+    return context.ContextMiddleware

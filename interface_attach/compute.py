@@ -1,0 +1,150 @@
+"""The compute service: server lookup, lock and state checks, and attach.
+
+It orchestrates the attachment store and the network driver, and undoes
+what a failed attach did. It raises domain exceptions only; the API layer
+turns them into HTTP.
+"""
+
+import uuid
+
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+
+from interface_attach import exception
+from interface_attach.db import attachments
+from interface_attach.db import servers
+
+LOG = logging.getLogger(__name__)
+
+ATTACHABLE_VM_STATES = frozenset(['active', 'paused', 'stopped'])
+
+
+def canonical_uuid(value):
+    """The lower-case, hyphenated form of a UUID-like string, else None."""
+    if isinstance(value, str) and uuidutils.is_uuid_like(value):
+        return str(uuid.UUID(value))
+    return None
+
+
+class ComputeService:
+
+    def __init__(self, database, driver, allow_duplicate_networks):
+        self.servers = servers.ServerStore(database)
+        self.attachments = attachments.AttachmentStore(
+            database, allow_duplicate_networks)
+        self.driver = driver
+
+    def get_server(self, context, server_id):
+        """The server, if the caller may see it (its project, or admin).
+
+        :raises ServerNotFound: absent, deleted or not visible.
+        """
+        canonical = canonical_uuid(server_id)
+        if canonical is None:
+            raise exception.ServerNotFound(server_id=server_id)
+        server = self.servers.get(canonical)
+        if not context.is_admin and server.project_id != context.project_id:
+            raise exception.ServerNotFound(server_id=server_id)
+        return server
+
+    @staticmethod
+    def check_can_change_interfaces(context, server, action):
+        """Nova's lock, then vm_state, task_state and launched checks.
+
+        :raises ServerLocked: locked, and the caller is not an admin.
+        :raises ServerInvalidState: not active, paused or stopped, busy with
+            a task, or never launched.
+        """
+        if server.locked and not context.is_admin:
+            raise exception.ServerLocked(server_id=server.id)
+        for attr, state, allowed in (
+                ('vm_state', server.vm_state,
+                 server.vm_state in ATTACHABLE_VM_STATES),
+                ('task_state', server.task_state, server.task_state is None),
+                ('launched_at', None, server.launched_at is not None)):
+            if not allowed:
+                raise exception.ServerInvalidState(
+                    action=action, server_id=server.id, attr=attr,
+                    state=state)
+
+    def attach_interface(self, server, network_id=None, port_id=None,
+                         fixed_ip=None, tag=None):
+        """Attach an existing port, or a new port on a network.
+
+        :returns: the attached Port.
+        :raises DriverNotSupported: the network driver cannot attach.
+        :raises AttachFailed: the driver failed; nothing is left behind.
+        """
+        try:
+            port = self._attach(server, network_id, port_id, fixed_ip, tag)
+        except NotImplementedError:
+            self._log_attach(server, port_id, network_id, 'not supported')
+            raise exception.DriverNotSupported()
+        except exception.InterfaceAttachError as e:
+            self._log_attach(server, port_id, network_id, 'refused: %s' % e)
+            raise
+        except Exception:
+            LOG.exception('Attach to server %s failed', server.id)
+            self._log_attach(server, port_id, network_id, 'failed')
+            raise exception.AttachFailed()
+        self._log_attach(server, port.id, port.network_id, 'attached')
+        return port
+
+    def _attach(self, server, network_id, port_id, fixed_ip, tag):
+        if port_id is not None:
+            port = self.driver.get_port(port_id)
+            if port.project_id != server.project_id:
+                raise exception.PortNotUsable(port_id=port_id,
+                                              server_id=server.id)
+            if port.device_id:
+                raise exception.PortInUse(port_id=port_id)
+            network_id = port.network_id
+            network = None
+        else:
+            network = (self.driver.get_network(network_id, server.project_id)
+                       if network_id is not None
+                       else self._only_network(server))
+            network_id = network.id
+            port_id = uuidutils.generate_uuid()
+
+        created = network is not None
+        self.attachments.reserve(server.id, port_id, network_id,
+                                 port_created=created, tag=tag)
+        try:
+            if created:
+                attached = self.driver.create_port(port_id, network, server,
+                                                   fixed_ip)
+            else:
+                attached = self.driver.claim_port(port, server)
+            self.attachments.confirm(port_id)
+        except BaseException:
+            self._undo_attach(server, port_id, created)
+            raise
+        return attached
+
+    def _only_network(self, server):
+        available = self.driver.list_available_networks(server.project_id)
+        if not available:
+            raise exception.NoNetworkAvailable(project_id=server.project_id)
+        if len(available) > 1:
+            raise exception.NetworkAmbiguous()
+        return available[0]
+
+    def _undo_attach(self, server, port_id, created):
+        try:
+            if created:
+                self.driver.delete_port(port_id)
+            else:
+                self.driver.release_port(port_id, server)
+            self.attachments.remove(port_id)
+        except Exception:
+            LOG.exception('Could not undo the attach of port %(port)s to '
+                          'server %(server)s; recovery will retry',
+                          {'port': port_id, 'server': server.id})
+
+    @staticmethod
+    def _log_attach(server, port_id, network_id, outcome):
+        LOG.info('Attach interface: server %(server)s port %(port)s network '
+                 '%(network)s: %(outcome)s',
+                 {'server': server.id, 'port': port_id,
+                  'network': network_id, 'outcome': outcome})

@@ -1,0 +1,1 @@
+"""Persistence: tables, engine and migrations; no HTTP and no policy here."""

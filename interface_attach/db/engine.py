@@ -1,0 +1,66 @@
+"""The database engine (oslo.db) and transaction scopes for the stores."""
+
+import contextlib
+
+from oslo_db.sqlalchemy import engines
+import sqlalchemy as sa
+
+
+class Database:
+    """One engine per process, with reader and writer transactions.
+
+    SQLite gets WAL (readers never block the writer), a busy timeout, and
+    ``BEGIN IMMEDIATE`` for writers: a deferred transaction that reads and
+    then writes can fail at once with "database is locked" when another
+    process writes, which the busy timeout does not cover.
+    """
+
+    def __init__(self, database_conf):
+        self.engine = engines.create_engine(
+            database_conf.connection,
+            mysql_sql_mode=database_conf.mysql_sql_mode,
+            connection_recycle_time=database_conf.connection_recycle_time,
+            max_pool_size=database_conf.max_pool_size,
+            max_overflow=database_conf.max_overflow,
+            pool_timeout=database_conf.pool_timeout,
+            max_retries=database_conf.max_retries,
+            retry_interval=database_conf.retry_interval,
+            connection_debug=database_conf.connection_debug,
+            sqlite_fk=True)
+        self._writer = self.engine
+        if self.engine.dialect.name == 'sqlite':
+            _configure_sqlite(self.engine)
+            self._writer = self.engine.execution_options(
+                sqlite_begin='BEGIN IMMEDIATE')
+
+    @contextlib.contextmanager
+    def reader(self):
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def writer(self):
+        with self._writer.begin() as conn:
+            yield conn
+
+    def dispose(self):
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine):
+    if engine.url.database in (None, '', ':memory:'):
+        return
+
+    @sa.event.listens_for(engine, 'connect')
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.execute('PRAGMA journal_mode=WAL')
+        dbapi_connection.execute('PRAGMA busy_timeout=30000')
+
+    # oslo.db emits a plain BEGIN unless the connection says it is in a
+    # transaction already; run first, and begin IMMEDIATE for writers.
+    @sa.event.listens_for(engine, 'begin', insert=True)
+    def _on_begin(conn):
+        begin = conn.get_execution_options().get('sqlite_begin')
+        if begin and 'in_transaction' not in conn.info:
+            conn.exec_driver_sql(begin)
+            conn.info['in_transaction'] = True

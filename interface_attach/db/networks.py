@@ -1,0 +1,292 @@
+"""The embedded network store: networks, subnets, ports and IP allocations.
+
+This is what the ``local`` network driver and the operator CLI work on.
+Every write that must not race is a single statement the database decides:
+a port is claimed with ``UPDATE ... WHERE device_id = ''`` and an address is
+taken by inserting into ``ip_allocations``, whose primary key forbids a
+second holder.
+"""
+
+import random
+
+import netaddr
+from oslo_db import exception as db_exc
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from interface_attach import exception
+from interface_attach.db import tables
+
+_networks = tables.networks
+_subnets = tables.subnets
+_ports = tables.ports
+_ips = tables.ip_allocations
+
+MAC_PREFIX = 'fa:16:3e'
+_ALLOCATION_ATTEMPTS = 10
+
+
+def generate_mac():
+    return '%s:%02x:%02x:%02x' % (MAC_PREFIX, random.randint(0, 255),
+                                  random.randint(0, 255),
+                                  random.randint(0, 255))
+
+
+class NetworkStore:
+
+    def __init__(self, database):
+        self._db = database
+
+    # Networks
+
+    def create_network(self, project_id, name, shared=False,
+                       network_id=None):
+        values = dict(id=network_id or uuidutils.generate_uuid(),
+                      project_id=project_id, name=name, shared=shared,
+                      created_at=timeutils.utcnow())
+        with self._db.writer() as conn:
+            conn.execute(sa.insert(_networks).values(**values))
+        return self.get_network(values['id'])
+
+    def get_network(self, network_id):
+        with self._db.reader() as conn:
+            row = conn.execute(sa.select(_networks).where(
+                _networks.c.id == network_id)).first()
+        if row is None:
+            raise exception.NetworkNotFound(network_id=network_id)
+        return row
+
+    def list_networks(self, project_id=None, include_shared=False):
+        """Networks of ``project_id`` (plus shared ones if asked), or all."""
+        query = sa.select(_networks).order_by(_networks.c.created_at,
+                                              _networks.c.id)
+        if project_id is not None:
+            owned = _networks.c.project_id == project_id
+            query = query.where(
+                sa.or_(owned, _networks.c.shared) if include_shared
+                else owned)
+        with self._db.reader() as conn:
+            return conn.execute(query).all()
+
+    def delete_network(self, network_id):
+        with self._db.writer() as conn:
+            for table in (_subnets, _ports):
+                if conn.execute(sa.select(table.c.id).where(
+                        table.c.network_id == network_id).limit(1)).first():
+                    raise exception.InUse(resource='Network', id=network_id)
+            result = conn.execute(sa.delete(_networks).where(
+                _networks.c.id == network_id))
+        if result.rowcount != 1:
+            raise exception.NetworkNotFound(network_id=network_id)
+
+    # Subnets
+
+    def create_subnet(self, network_id, cidr, gateway_ip=None,
+                      subnet_id=None):
+        """Add a subnet; the gateway defaults to the first host address."""
+        self.get_network(network_id)
+        net = netaddr.IPNetwork(cidr)
+        if gateway_ip is None and net.size > 2:
+            gateway_ip = str(net.network + 1)
+        if gateway_ip is not None:
+            gateway_ip = str(netaddr.IPAddress(gateway_ip))
+            if netaddr.IPAddress(gateway_ip) not in net:
+                raise exception.Invalid(
+                    'Gateway %s is not in subnet %s.' % (gateway_ip, net.cidr))
+        values = dict(id=subnet_id or uuidutils.generate_uuid(),
+                      network_id=network_id, cidr=str(net.cidr),
+                      ip_version=net.version, gateway_ip=gateway_ip,
+                      created_at=timeutils.utcnow())
+        with self._db.writer() as conn:
+            conn.execute(sa.insert(_subnets).values(**values))
+        return self.get_subnet(values['id'])
+
+    def get_subnet(self, subnet_id):
+        with self._db.reader() as conn:
+            row = conn.execute(sa.select(_subnets).where(
+                _subnets.c.id == subnet_id)).first()
+        if row is None:
+            raise exception.SubnetNotFound(subnet_id=subnet_id)
+        return row
+
+    def list_subnets(self, network_id=None):
+        query = sa.select(_subnets).order_by(_subnets.c.created_at,
+                                             _subnets.c.id)
+        if network_id is not None:
+            query = query.where(_subnets.c.network_id == network_id)
+        with self._db.reader() as conn:
+            return conn.execute(query).all()
+
+    def delete_subnet(self, subnet_id):
+        with self._db.writer() as conn:
+            if conn.execute(sa.select(_ips.c.port_id).where(
+                    _ips.c.subnet_id == subnet_id).limit(1)).first():
+                raise exception.InUse(resource='Subnet', id=subnet_id)
+            result = conn.execute(sa.delete(_subnets).where(
+                _subnets.c.id == subnet_id))
+        if result.rowcount != 1:
+            raise exception.SubnetNotFound(subnet_id=subnet_id)
+
+    # Ports
+
+    def create_port(self, project_id, network_id, fixed_ip=None,
+                    port_id=None, device_id='', device_owner='',
+                    status='DOWN'):
+        """Create a port with one address from each subnet of its network.
+
+        With ``fixed_ip`` the port gets exactly that address. The port, its
+        addresses and its binding (``device_id``) are written in one
+        transaction, so a failure leaves nothing behind.
+
+        :raises FixedIpInvalidForNetwork, FixedIpAlreadyInUse, NoMoreFixedIps
+        """
+        self.get_network(network_id)
+        port_id = port_id or uuidutils.generate_uuid()
+        for attempt in range(_ALLOCATION_ATTEMPTS):
+            try:
+                with self._db.writer() as conn:
+                    self._insert_port(conn, port_id, project_id, network_id,
+                                      fixed_ip, device_id, device_owner,
+                                      status)
+                return self.get_port(port_id)
+            except db_exc.DBDuplicateEntry as e:
+                # Another worker took the MAC or the address we picked
+                # between our read and our insert: pick again.
+                if fixed_ip is not None and 'mac_address' not in (
+                        e.columns or []):
+                    raise exception.FixedIpAlreadyInUse(address=fixed_ip)
+        raise exception.NoMoreFixedIps(network_id=network_id)
+
+    def _insert_port(self, conn, port_id, project_id, network_id, fixed_ip,
+                     device_id, device_owner, status):
+        subnets = conn.execute(sa.select(_subnets).where(
+            _subnets.c.network_id == network_id).order_by(
+                _subnets.c.ip_version, _subnets.c.created_at)).all()
+        if fixed_ip is not None:
+            addresses = [self._requested_address(conn, subnets, network_id,
+                                                 fixed_ip)]
+        else:
+            addresses = [(subnet.id, self._free_address(conn, subnet))
+                         for subnet in subnets]
+        conn.execute(sa.insert(_ports).values(
+            id=port_id, project_id=project_id, network_id=network_id,
+            mac_address=generate_mac(), device_id=device_id,
+            device_owner=device_owner, status=status,
+            created_at=timeutils.utcnow()))
+        for subnet_id, address in addresses:
+            conn.execute(sa.insert(_ips).values(
+                subnet_id=subnet_id, ip_address=address, port_id=port_id))
+
+    @staticmethod
+    def _requested_address(conn, subnets, network_id, fixed_ip):
+        address = netaddr.IPAddress(fixed_ip)
+        for subnet in subnets:
+            net = netaddr.IPNetwork(subnet.cidr)
+            if address not in net:
+                continue
+            if net.version == 4 and net.size > 2 and address in (
+                    net.network, net.broadcast):
+                break
+            taken = conn.execute(sa.select(_ips.c.port_id).where(
+                _ips.c.subnet_id == subnet.id,
+                _ips.c.ip_address == str(address))).first()
+            if taken is not None or str(address) == subnet.gateway_ip:
+                raise exception.FixedIpAlreadyInUse(address=fixed_ip)
+            return subnet.id, str(address)
+        raise exception.FixedIpInvalidForNetwork(address=fixed_ip,
+                                                 network_id=network_id)
+
+    @staticmethod
+    def _free_address(conn, subnet):
+        taken = set(conn.execute(sa.select(_ips.c.ip_address).where(
+            _ips.c.subnet_id == subnet.id)).scalars())
+        if subnet.gateway_ip:
+            taken.add(subnet.gateway_ip)
+        net = netaddr.IPNetwork(subnet.cidr)
+        hosts = net.iter_hosts()
+        # Among the first len(taken) + 1 host addresses at least one is
+        # free whenever the subnet has room, so the scan stays short.
+        for _, address in zip(range(len(taken) + 1), hosts):
+            if str(address) not in taken:
+                return str(address)
+        raise exception.NoMoreFixedIps(network_id=subnet.network_id)
+
+    def get_port(self, port_id):
+        with self._db.reader() as conn:
+            row = conn.execute(sa.select(_ports).where(
+                _ports.c.id == port_id)).first()
+            if row is None:
+                raise exception.PortNotFound(port_id=port_id)
+            fixed_ips = conn.execute(
+                sa.select(_ips.c.subnet_id, _ips.c.ip_address)
+                .select_from(_ips.join(_subnets))
+                .where(_ips.c.port_id == port_id)
+                .order_by(_subnets.c.ip_version, _subnets.c.created_at)
+            ).all()
+        return row, [dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address)
+                     for ip in fixed_ips]
+
+    def list_ports(self, network_id=None, device_id=None):
+        query = sa.select(_ports).order_by(_ports.c.created_at, _ports.c.id)
+        if network_id is not None:
+            query = query.where(_ports.c.network_id == network_id)
+        if device_id is not None:
+            query = query.where(_ports.c.device_id == device_id)
+        with self._db.reader() as conn:
+            return conn.execute(query).all()
+
+    def claim_port(self, port_id, device_id, device_owner, status):
+        """Bind a free port: one compare-and-swap on ``device_id``.
+
+        :raises PortInUse: the port was not free.
+        """
+        with self._db.writer() as conn:
+            result = conn.execute(
+                sa.update(_ports)
+                .where(_ports.c.id == port_id, _ports.c.device_id == '')
+                .values(device_id=device_id, device_owner=device_owner,
+                        status=status, updated_at=timeutils.utcnow()))
+        if result.rowcount != 1:
+            self.get_port(port_id)
+            raise exception.PortInUse(port_id=port_id)
+
+    def release_port(self, port_id, device_id):
+        """Unbind a port if, and only if, ``device_id`` holds it."""
+        with self._db.writer() as conn:
+            conn.execute(
+                sa.update(_ports)
+                .where(_ports.c.id == port_id,
+                       _ports.c.device_id == device_id)
+                .values(device_id='', device_owner='', status='DOWN',
+                        updated_at=timeutils.utcnow()))
+
+    def set_device_status(self, device_id, status):
+        with self._db.writer() as conn:
+            conn.execute(sa.update(_ports)
+                         .where(_ports.c.device_id == device_id)
+                         .values(status=status,
+                                 updated_at=timeutils.utcnow()))
+
+    def delete_port(self, port_id, bound_ok=False):
+        """Delete a port and free its addresses.
+
+        :raises PortInUse: the port is bound and ``bound_ok`` is False.
+        """
+        with self._db.writer() as conn:
+            query = sa.delete(_ports).where(_ports.c.id == port_id)
+            if not bound_ok:
+                query = query.where(_ports.c.device_id == '')
+            conn.execute(sa.delete(_ips).where(_ips.c.port_id == port_id))
+            result = conn.execute(query)
+            if result.rowcount != 1:
+                # Undo the address release by aborting the transaction.
+                self._raise_missing_or_in_use(conn, port_id)
+
+    @staticmethod
+    def _raise_missing_or_in_use(conn, port_id):
+        exists = conn.execute(sa.select(_ports.c.id).where(
+            _ports.c.id == port_id)).first()
+        if exists is None:
+            raise exception.PortNotFound(port_id=port_id)
+        raise exception.PortInUse(port_id=port_id)

@@ -1,0 +1,152 @@
+"""The domain exceptions: what went wrong, in words, never in HTTP codes.
+
+Each API surface maps these classes to status codes in one table
+(``interface_attach.api.surfaces``). Messages follow Nova's, so that
+clients and operators see familiar text.
+"""
+
+
+class InterfaceAttachError(Exception):
+    """Base of every error this service raises on purpose."""
+
+    msg_fmt = 'An unknown error occurred.'
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        super().__init__(message or self.msg_fmt % kwargs)
+
+    @property
+    def message(self):
+        return str(self)
+
+
+# 400: the request itself is wrong.
+
+class Invalid(InterfaceAttachError):
+    msg_fmt = 'Unacceptable parameters.'
+
+
+class ValidationError(Invalid):
+    """The body does not match the request schema."""
+
+
+class MalformedBody(Invalid):
+    msg_fmt = 'Malformed request body'
+
+
+class UnsupportedContentType(Invalid):
+    msg_fmt = 'Unsupported Content-Type'
+
+
+class ProjectMismatch(Invalid):
+    msg_fmt = ("Malformed request URL: URL's project_id '%(url)s' doesn't "
+               "match Context's project_id '%(context)s'")
+
+
+class NetworkAndPortGiven(Invalid):
+    msg_fmt = 'Must not input both network_id and port_id'
+
+
+class FixedIpWithoutNetwork(Invalid):
+    msg_fmt = 'Must input network_id when request IP address'
+
+
+class PortInUse(Invalid):
+    msg_fmt = 'Port %(port_id)s is still in use.'
+
+
+class FixedIpAlreadyInUse(Invalid):
+    msg_fmt = 'Fixed IP %(address)s is already in use.'
+
+
+class NetworkDuplicated(Invalid):
+    msg_fmt = ('Network %(network_id)s is duplicated: server %(server_id)s '
+               'is already associated with a port on it.')
+
+
+class NetworkAmbiguous(Invalid):
+    msg_fmt = ('Multiple possible networks found, use a Network ID to be '
+               'more specific.')
+
+
+class NoNetworkAvailable(Invalid):
+    msg_fmt = ("No specific network was requested and none are available "
+               "for project '%(project_id)s'.")
+
+
+class FixedIpInvalidForNetwork(Invalid):
+    msg_fmt = ('Fixed IP %(address)s is not a valid ip address for network '
+               '%(network_id)s.')
+
+
+class NoMoreFixedIps(Invalid):
+    msg_fmt = 'No fixed IP addresses available for network: %(network_id)s'
+
+
+class PortNotUsable(Invalid):
+    msg_fmt = 'Port %(port_id)s not usable for instance %(server_id)s.'
+
+
+# 403
+
+class Forbidden(InterfaceAttachError):
+    msg_fmt = 'Forbidden'
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+# 404
+
+class NotFound(InterfaceAttachError):
+    msg_fmt = 'Resource could not be found.'
+
+
+class ServerNotFound(NotFound):
+    msg_fmt = 'Instance %(server_id)s could not be found.'
+
+
+class PortNotFound(NotFound):
+    msg_fmt = 'Port id %(port_id)s could not be found.'
+
+
+class NetworkNotFound(NotFound):
+    msg_fmt = 'Network %(network_id)s could not be found.'
+
+
+class SubnetNotFound(NotFound):
+    msg_fmt = 'Subnet %(subnet_id)s could not be found.'
+
+
+# 409
+
+class Conflict(InterfaceAttachError):
+    msg_fmt = 'Conflict'
+
+
+class ServerLocked(Conflict):
+    msg_fmt = 'Instance %(server_id)s is locked'
+
+
+class ServerInvalidState(Conflict):
+    msg_fmt = ("Cannot '%(action)s' instance %(server_id)s while it is in "
+               "%(attr)s %(state)s")
+
+
+class InUse(Conflict):
+    """A resource cannot be deleted while something uses it."""
+
+    msg_fmt = '%(resource)s %(id)s is in use.'
+
+
+# 500
+
+class AttachFailed(InterfaceAttachError):
+    msg_fmt = 'Failed to attach interface'
+
+
+# 501
+
+class DriverNotSupported(InterfaceAttachError):
+    msg_fmt = 'Network driver does not support this function.'

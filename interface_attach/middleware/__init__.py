@@ -1,0 +1,1 @@
+"""WSGI middleware of the interface-attach pipeline (see api-paste.ini)."""

@@ -1,0 +1,25 @@
+"""Body size limit: oslo.middleware's limiter, answering with a JSON fault.
+
+oslo.middleware raises webob's 413 with an unformatted message
+("... max_request_body_size (%s)."); ours says the limit and has the
+overLimit shape. Bodies without Content-Length are limited while read.
+"""
+
+from oslo_middleware import sizelimit
+import webob.dec
+
+from interface_attach.api import faults
+
+
+class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        max_size = self._conf_get('max_request_body_size')
+        if req.content_length is not None and req.content_length > max_size:
+            return faults.fault_response(
+                413, 'Request is too large. Larger than '
+                     'max_request_body_size (%d).' % max_size)
+        if req.content_length is None:
+            req.body_file = sizelimit.LimitingReader(req.body_file, max_size)
+        return req.get_response(self.application)
