@@ -1,1 +1,1 @@
-"""interface-attach: the OpenStack compute os-interface API as a WSGI service."""
+"""interface-attach: the compute os-interface API as a WSGI service."""

@@ -10,9 +10,9 @@ import uuid
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
-from interface_attach import exception
 from interface_attach.db import attachments
 from interface_attach.db import servers
+from interface_attach import exception
 
 LOG = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Options of the API service: serving, the paste pipeline and authentication."""
+"""Options of the API service: serving, pipeline and authentication."""
 
 from oslo_config import cfg
 

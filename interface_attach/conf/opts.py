@@ -1,7 +1,7 @@
-"""Option listing for oslo-config-generator (the oslo.config.opts entry point)."""
+"""Options for oslo-config-generator (the oslo.config.opts entry points)."""
 
+from oslo_config import cfg
 from oslo_db import options as db_options
-from oslo_policy import opts as policy_opts
 
 from interface_attach import conf
 from interface_attach.conf import api
@@ -15,7 +15,6 @@ def list_opts():
 
 
 def set_lib_defaults():
-    """Our defaults for library options, for the sample config."""
-    db_options.set_defaults(
-        db_options.cfg.CONF, connection=conf.DEFAULT_DB_CONNECTION)
-    policy_opts.set_defaults(policy_opts.cfg.CONF, policy_file='policy.yaml')
+    """Show our default for library options in the sample config."""
+    cfg.set_defaults(db_options.database_opts,
+                     connection=conf.DEFAULT_DB_CONNECTION)

@@ -10,8 +10,8 @@ from oslo_db import exception as db_exc
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
-from interface_attach import exception
 from interface_attach.db import tables
+from interface_attach import exception
 
 _attachments = tables.interface_attachments
 

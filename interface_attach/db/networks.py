@@ -15,8 +15,8 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
-from interface_attach import exception
 from interface_attach.db import tables
+from interface_attach import exception
 
 _networks = tables.networks
 _subnets = tables.subnets

@@ -4,8 +4,8 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
-from interface_attach import exception
 from interface_attach.db import tables
+from interface_attach import exception
 
 _servers = tables.servers
 _LIVE = _servers.c.deleted_at.is_(None)

@@ -1,7 +1,7 @@
 """The ``local`` network driver: ports and addresses in our own database."""
 
-from interface_attach import exception
 from interface_attach.db import networks
+from interface_attach import exception
 from interface_attach.network import base
 
 

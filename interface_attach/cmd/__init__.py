@@ -1,0 +1,1 @@
+"""Console scripts: interface-attach-api and interface-attach-manage."""
