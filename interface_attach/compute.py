@@ -75,37 +75,40 @@ class ComputeService:
         :raises DriverNotSupported: the network driver cannot attach.
         :raises AttachFailed: the driver failed; nothing is left behind.
         """
+        # What the log line names, filled in as the attach learns it.
+        known = {'port': port_id, 'network': network_id}
         try:
-            port = self._attach(server, network_id, port_id, fixed_ip, tag)
+            port = self._attach(server, network_id, port_id, fixed_ip, tag,
+                                known)
         except NotImplementedError:
-            self._log_attach(server, port_id, network_id, 'not supported')
+            self._log_attach(server, known, 'not supported')
             raise exception.DriverNotSupported()
         except exception.InterfaceAttachError as e:
-            self._log_attach(server, port_id, network_id, 'refused: %s' % e)
+            self._log_attach(server, known, 'refused: %s' % e)
             raise
         except Exception:
             LOG.exception('Attach to server %s failed', server.id)
-            self._log_attach(server, port_id, network_id, 'failed')
+            self._log_attach(server, known, 'failed')
             raise exception.AttachFailed()
-        self._log_attach(server, port.id, port.network_id, 'attached')
+        self._log_attach(server, known, 'attached')
         return port
 
-    def _attach(self, server, network_id, port_id, fixed_ip, tag):
+    def _attach(self, server, network_id, port_id, fixed_ip, tag, known):
         if port_id is not None:
             port = self.driver.get_port(port_id)
+            known['network'] = network_id = port.network_id
             if port.project_id != server.project_id:
                 raise exception.PortNotUsable(port_id=port_id,
                                               server_id=server.id)
             if port.device_id:
                 raise exception.PortInUse(port_id=port_id)
-            network_id = port.network_id
             network = None
         else:
             network = (self.driver.get_network(network_id, server.project_id)
                        if network_id is not None
                        else self._only_network(server))
-            network_id = network.id
-            port_id = uuidutils.generate_uuid()
+            known['network'] = network_id = network.id
+            known['port'] = port_id = uuidutils.generate_uuid()
 
         created = network is not None
         self.attachments.reserve(server.id, port_id, network_id,
@@ -143,8 +146,7 @@ class ComputeService:
                           {'port': port_id, 'server': server.id})
 
     @staticmethod
-    def _log_attach(server, port_id, network_id, outcome):
+    def _log_attach(server, known, outcome):
         LOG.info('Attach interface: server %(server)s port %(port)s network '
                  '%(network)s: %(outcome)s',
-                 {'server': server.id, 'port': port_id,
-                  'network': network_id, 'outcome': outcome})
+                 dict(known, server=server.id, outcome=outcome))

@@ -1,0 +1,124 @@
+"""The embedded network store: addresses, MACs and port claims."""
+
+import netaddr
+from oslotest import base
+import sqlalchemy as sa
+
+from interface_attach.db import tables
+from interface_attach import exception
+from tests import fixtures as ia_fixtures
+
+PROJECT = 'p1'
+
+
+class NetworkStoreTest(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        service = self.useFixture(ia_fixtures.ServiceFixture())
+        self.store = service.networks
+        self.database = service.database
+        self.net = self.store.create_network(PROJECT, 'net')
+
+    def _port(self, **kwargs):
+        row, fixed_ips = self.store.get_port(
+            self.store.create_port(PROJECT, self.net.id, **kwargs)[0].id)
+        return row, fixed_ips
+
+    def test_addresses_are_unique_and_skip_gateway(self):
+        subnet = self.store.create_subnet(self.net.id, '192.168.0.0/28')
+        self.assertEqual('192.168.0.1', subnet.gateway_ip)
+        addresses = [self._port()[1][0]['ip_address'] for _ in range(13)]
+        self.assertEqual(13, len(set(addresses)))
+        self.assertNotIn('192.168.0.1', addresses)
+        self.assertNotIn('192.168.0.0', addresses)
+        self.assertNotIn('192.168.0.15', addresses)
+        self.assertRaises(exception.NoMoreFixedIps, self._port)
+
+    def test_one_address_per_subnet_ipv4_then_ipv6(self):
+        v6 = self.store.create_subnet(self.net.id, '2001:db8::/64')
+        v4 = self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        _, fixed_ips = self._port()
+        self.assertEqual([v4.id, v6.id], [ip['subnet_id'] for ip in fixed_ips])
+        self.assertEqual('10.1.0.2', fixed_ips[0]['ip_address'])
+        self.assertEqual(6, netaddr.IPAddress(fixed_ips[1]['ip_address'])
+                         .version)
+
+    def test_requested_address(self):
+        self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        _, fixed_ips = self._port(fixed_ip='10.1.0.50')
+        self.assertEqual('10.1.0.50', fixed_ips[0]['ip_address'])
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
+                          fixed_ip='10.1.0.50')
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
+                          fixed_ip='10.1.0.1')   # the gateway
+        self.assertRaises(exception.FixedIpInvalidForNetwork, self._port,
+                          fixed_ip='10.2.0.5')
+        self.assertRaises(exception.FixedIpInvalidForNetwork, self._port,
+                          fixed_ip='10.1.0.255')   # broadcast
+
+    def test_ipv6_requested_address_in_any_spelling_collides(self):
+        self.store.create_subnet(self.net.id, '2001:db8::/64')
+        self._port(fixed_ip='2001:db8::10')
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
+                          fixed_ip='2001:0db8:0000::0010')
+
+    def test_macs_have_openstack_prefix_and_differ(self):
+        macs = {self._port()[0].mac_address for _ in range(20)}
+        self.assertEqual(20, len(macs))
+        for mac in macs:
+            self.assertTrue(mac.startswith('fa:16:3e:'))
+
+    def test_claim_is_compare_and_swap(self):
+        port, _ = self._port()
+        self.store.claim_port(port.id, 'server-a', 'compute:nova', 'ACTIVE')
+        self.assertRaises(exception.PortInUse, self.store.claim_port,
+                          port.id, 'server-b', 'compute:nova', 'ACTIVE')
+        self.assertEqual('server-a', self.store.get_port(port.id)[0].device_id)
+        self.assertRaises(exception.PortNotFound, self.store.claim_port,
+                          'missing', 'server-b', 'compute:nova', 'ACTIVE')
+
+    def test_release_only_by_holder(self):
+        port, _ = self._port()
+        self.store.claim_port(port.id, 'server-a', 'compute:nova', 'ACTIVE')
+        self.store.release_port(port.id, 'server-b')
+        self.assertEqual('server-a', self.store.get_port(port.id)[0].device_id)
+        self.store.release_port(port.id, 'server-a')
+        row, _ = self.store.get_port(port.id)
+        self.assertEqual(('', '', 'DOWN'),
+                         (row.device_id, row.device_owner, row.status))
+
+    def test_delete_frees_addresses_but_not_of_bound_ports(self):
+        self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        port, _ = self._port(fixed_ip='10.1.0.9')
+        self.store.claim_port(port.id, 'server-a', 'compute:nova', 'ACTIVE')
+        self.assertRaises(exception.PortInUse, self.store.delete_port,
+                          port.id)
+        with self.database.reader() as conn:
+            self.assertEqual(1, conn.execute(sa.select(
+                sa.func.count()).select_from(tables.ip_allocations)).scalar())
+        self.store.delete_port(port.id, bound_ok=True)
+        self.assertRaises(exception.PortNotFound, self.store.get_port,
+                          port.id)
+        self._port(fixed_ip='10.1.0.9')
+
+    def test_network_in_use_cannot_be_deleted(self):
+        subnet = self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        self.assertRaises(exception.InUse, self.store.delete_network,
+                          self.net.id)
+        port, _ = self._port()
+        self.assertRaises(exception.InUse, self.store.delete_subnet,
+                          subnet.id)
+        self.store.delete_port(port.id)
+        self.store.delete_subnet(subnet.id)
+        self.store.delete_network(self.net.id)
+        self.assertRaises(exception.NetworkNotFound, self.store.get_network,
+                          self.net.id)
+
+    def test_visible_networks(self):
+        self.store.create_network('p2', 'shared', shared=True)
+        self.store.create_network('p2', 'private')
+        self.assertEqual(['net', 'shared'], [n.name for n in self.store
+                         .list_networks(PROJECT, include_shared=True)])
+        self.assertEqual(['net'], [n.name for n in
+                                   self.store.list_networks(PROJECT)])
