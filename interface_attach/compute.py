@@ -125,6 +125,67 @@ class ComputeService:
             raise
         return attached
 
+    def list_interfaces(self, server):
+        """[(port, tag)] of the ports bound to the server.
+
+        :raises DriverNotSupported: the network driver cannot list ports.
+        """
+        tags = {row.port_id: row.tag
+                for row in self.attachments.list_for_server(server.id)}
+        try:
+            ports = self.driver.list_server_ports(server)
+        except NotImplementedError:
+            raise exception.DriverNotSupported()
+        return [(port, tags.get(port.id)) for port in ports]
+
+    def show_interface(self, server, port_id):
+        """(port, tag) of a port attached to the server.
+
+        :raises PortNotAttached: that port is not attached to that server.
+        """
+        attachment = self.attachments.get(server.id, port_id)
+        try:
+            port = self.driver.get_port(port_id)
+        except NotImplementedError:
+            raise exception.DriverNotSupported()
+        except exception.PortNotFound:
+            raise exception.PortNotAttached(server_id=server.id,
+                                            port_id=port_id)
+        return port, attachment.tag
+
+    def detach_interface(self, server, port_id):
+        """Unbind a port that existed before the attach; delete one it made.
+
+        The attachment moves to 'detaching' first, so two detaches of one
+        port cannot both act; if the driver fails it moves back, and the
+        port stays attached as it was.
+
+        :raises PortNotAttached, DriverNotSupported, DetachFailed:
+        """
+        attachment = self.attachments.get(server.id, port_id)
+        self.attachments.start_detach(server.id, port_id)
+        try:
+            if attachment.port_created:
+                self.driver.delete_port(port_id)
+            else:
+                self.driver.release_port(port_id, server)
+        except BaseException as e:
+            self.attachments.confirm(port_id)
+            if isinstance(e, NotImplementedError):
+                raise exception.DriverNotSupported()
+            if isinstance(e, exception.InterfaceAttachError):
+                raise
+            LOG.exception('Detach of port %(port)s from server %(server)s '
+                          'failed', {'port': port_id, 'server': server.id})
+            raise exception.DetachFailed(server_id=server.id)
+        self.attachments.remove(port_id)
+        LOG.info('Detach interface: server %(server)s port %(port)s network '
+                 '%(network)s: %(outcome)s',
+                 {'server': server.id, 'port': port_id,
+                  'network': attachment.network_id,
+                  'outcome': 'deleted' if attachment.port_created
+                  else 'unbound'})
+
     def _only_network(self, server):
         available = self.driver.list_available_networks(server.project_id)
         if not available:

@@ -43,6 +43,11 @@ class ProjectMismatch(Invalid):
                "match Context's project_id '%(context)s'")
 
 
+class InvalidVersion(Invalid):
+    msg_fmt = ('API Version String %(version)s is of invalid format. Must '
+               'be of format MajorNum.MinorNum.')
+
+
 class NetworkAndPortGiven(Invalid):
     msg_fmt = 'Must not input both network_id and port_id'
 
@@ -119,6 +124,18 @@ class SubnetNotFound(NotFound):
     msg_fmt = 'Subnet %(subnet_id)s could not be found.'
 
 
+class PortNotAttached(NotFound):
+    msg_fmt = ('Instance %(server_id)s does not have a port with id '
+               '%(port_id)s')
+
+
+# 406
+
+class VersionNotSupported(InterfaceAttachError):
+    msg_fmt = ('Version %(version)s is not supported by the API. Minimum is '
+               '%(min)s and maximum is %(max)s.')
+
+
 # 409
 
 class Conflict(InterfaceAttachError):
@@ -134,6 +151,10 @@ class ServerInvalidState(Conflict):
                "%(attr)s %(state)s")
 
 
+class PortExists(Conflict):
+    msg_fmt = 'Port %(port_id)s already exists.'
+
+
 class InUse(Conflict):
     """A resource cannot be deleted while something uses it."""
 
@@ -144,6 +165,10 @@ class InUse(Conflict):
 
 class AttachFailed(InterfaceAttachError):
     msg_fmt = 'Failed to attach interface'
+
+
+class DetachFailed(InterfaceAttachError):
+    msg_fmt = 'Failed to detach network adapter device from %(server_id)s'
 
 
 # 501

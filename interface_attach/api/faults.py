@@ -39,6 +39,12 @@ def json_response(status, body, headers=None,
     return response
 
 
+def empty_response(status):
+    response = webob.Response(status=status, body=b'')
+    response.headers['Content-Type'] = 'application/json'
+    return response
+
+
 def fault_response(code, message, headers=None):
     return json_response(
         code, {fault_name(code): {'code': code, 'message': message}},
@@ -53,7 +59,10 @@ def is_fault(response):
         body = json.loads(response.body)
     except ValueError:
         return False
+    # The name must be Nova's for the status: keystonemiddleware's
+    # {"error": {"code", "message", ...}} is not a fault of ours.
     return (isinstance(body, dict) and len(body) == 1
+            and next(iter(body)) == fault_name(response.status_int)
             and isinstance(next(iter(body.values())), dict)
             and {'code', 'message'} <= set(next(iter(body.values()))))
 

@@ -13,6 +13,7 @@ from keystonemiddleware import auth_token
 from oslo_config import cfg
 
 from interface_attach.api import router
+from interface_attach.api import versions
 from interface_attach import compute
 from interface_attach import conf as ia_conf
 from interface_attach.db import engine
@@ -89,6 +90,10 @@ def sizelimit_filter_factory(global_conf, **local_conf):
     def _filter(app):
         return sizelimit.RequestBodySizeLimiter(app, conf)
     return _filter
+
+
+def versions_filter_factory(global_conf, **local_conf):
+    return versions.VersionsFilter
 
 
 def authtoken_filter_factory(global_conf, **local_conf):

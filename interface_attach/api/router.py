@@ -1,77 +1,129 @@
 """The route table and the WSGI application that dispatches to handlers.
 
-ROUTES is the one place that lists every URL the service answers. A path
-matched with a method it lacks is a 405; a path not matched is a 404 in
-the standalone app and passes to the next application in filter mode.
+ROUTES lists every URL the service answers, under each surface's prefix.
+A path matched with a method it lacks is a 405; a path not matched is a
+404 in the standalone app, and passes to the next application in filter
+mode, where only the os-interface routes are ours.
 """
+
+import collections
 
 import routes
 import webob
 
 from interface_attach.api import faults
 from interface_attach.api import interfaces
+from interface_attach.api import servers
 from interface_attach.api import surfaces
+from interface_attach.api import versions
 from interface_attach import context as ia_context
 from interface_attach import exception
 
-ROUTES = (
-    ('/v2/{project_id}/servers/{server_id}/os-interface', surfaces.V2,
-     {'POST': interfaces.create_interface}),
+# (prefix, surface) of each API surface.
+PREFIXES = (
+    ('/v2/{project_id}', surfaces.V2),
+    ('/v2.1/{project_id}', surfaces.V2_1),
+    ('/v2.1', surfaces.V2_1),
 )
 
 
-def _make_mapper():
+def _version_document(services, call):
+    """GET /v2.1/{project_id}: novaclient discovers here, authenticated."""
+    document = versions.V21 if call.surface is surfaces.V2_1 else versions.V2
+    return versions.version_response(document, call.req.application_url)
+
+
+# (path under the prefix, {method: handler}, served in filter mode).
+ROUTES = (
+    ('/servers/{server_id}/os-interface',
+     {'GET': interfaces.list_interfaces,
+      'POST': interfaces.create_interface}, True),
+    ('/servers/{server_id}/os-interface/{port_id}',
+     {'GET': interfaces.show_interface,
+      'DELETE': interfaces.delete_interface}, True),
+    # "detail" before {server_id}, which would match it too.
+    ('/servers/detail', {'GET': servers.list_servers_detail}, False),
+    ('/servers/{server_id}', {'GET': servers.show_server}, False),
+    ('', {'GET': _version_document}, False),
+    ('/', {'GET': _version_document}, False),
+)
+
+# What a handler gets besides the services and the path variables.
+Call = collections.namedtuple('Call', 'req context surface version')
+
+
+def _make_mapper(filter_mode):
     mapper = routes.Mapper()
-    for path, surface, methods in ROUTES:
-        for method, handler in methods.items():
-            mapper.connect(path, handler=handler, surface=surface.name,
-                           conditions={'method': [method]})
-        # Any other method on a known path.
-        mapper.connect(path, handler=None, surface=surface.name,
-                       allowed=', '.join(sorted(methods)))
+    for prefix, surface in PREFIXES:
+        for path, methods, in_filter in ROUTES:
+            if filter_mode and not in_filter:
+                continue
+            if not path and '{' not in prefix:
+                continue    # /v2.1 itself: the unauthenticated document
+            for method, handler in methods.items():
+                mapper.connect(prefix + path, handler=handler,
+                               surface=surface.name,
+                               conditions={'method': [method]})
+            # Any other method on a known path.
+            mapper.connect(prefix + path, handler=None,
+                           surface=surface.name,
+                           allowed=', '.join(sorted(methods)))
     return mapper
 
 
+def _surface_of_path(path):
+    return surfaces.V2_1 if path.startswith('/v2.1') else surfaces.V2
+
+
 class Router:
-    """Dispatch os-interface requests; ``next_app`` makes it a filter."""
+    """Dispatch API requests; ``next_app`` makes it a filter."""
 
     _ROUTE_KEYS = ('handler', 'surface', 'allowed', 'project_id')
 
     def __init__(self, services, next_app=None):
         self.services = services
         self.next_app = next_app
-        self.mapper = _make_mapper()
+        self.mapper = _make_mapper(filter_mode=next_app is not None)
 
     def __call__(self, environ, start_response):
         match = self.mapper.match(environ=environ)
         if match is None:
             if self.next_app is not None:
                 return self.next_app(environ, start_response)
+            surface = _surface_of_path(environ.get('PATH_INFO', ''))
             response = faults.fault_response(404, faults.NOT_FOUND)
+            response.headers.update(surface.headers(None))
         else:
             response = self._dispatch(environ, match)
         return response(environ, start_response)
 
     def _dispatch(self, environ, match):
-        handler = match['handler']
         surface = surfaces.BY_NAME[match['surface']]
+        req = webob.Request(environ)
+        version = None
+        try:
+            version = surface.negotiate(req)
+            response = self._handle(req, surface, version, match)
+        except exception.InterfaceAttachError as e:
+            response = surface.fault(e)
+        response.headers.update(surface.headers(version))
+        return response
+
+    def _handle(self, req, surface, version, match):
+        handler = match['handler']
         if handler is None:
             return faults.fault_response(
                 405, 'The method %s is not allowed for this resource.'
-                % environ['REQUEST_METHOD'],
-                headers={'Allow': match['allowed']})
-        context = ia_context.from_environ(environ)
+                % req.method, headers={'Allow': match['allowed']})
+        context = ia_context.from_environ(req.environ)
         if context.project_id is None:
             return faults.fault_response(401, faults.UNAUTHORIZED)
+        url_project = match.get('project_id')
+        if url_project is not None and url_project != context.project_id:
+            # Before anything else, and for admins too (Nova does so).
+            raise exception.ProjectMismatch(url=url_project,
+                                            context=context.project_id)
+        context.is_admin = self.services.policy.is_admin(context)
         args = {k: v for k, v in match.items() if k not in self._ROUTE_KEYS}
-        try:
-            url_project = match.get('project_id')
-            if url_project is not None and url_project != context.project_id:
-                # Before anything else, and for admins too (Nova does so).
-                raise exception.ProjectMismatch(url=url_project,
-                                                context=context.project_id)
-            context.is_admin = self.services.policy.is_admin(context)
-            return handler(self.services, webob.Request(environ), context,
-                           surface, **args)
-        except exception.InterfaceAttachError as e:
-            return surface.fault(e)
+        return handler(self.services, Call(req, context, surface, version),
+                       **args)

@@ -22,15 +22,18 @@ _interface_attachment = {
     },
 }
 
+create = {
+    'type': 'object',
+    'properties': {'interfaceAttachment': _interface_attachment},
+}
+
 # /v2 (the spec): a non-empty body needs "interfaceAttachment"; an empty
 # body, {} and {"interfaceAttachment": {}} attach to the only network.
 # Unknown keys are ignored, as legacy v2 ignored them.
-create_v2 = {
-    'type': 'object',
-    'properties': {'interfaceAttachment': _interface_attachment},
+create_v2 = dict(create, **{
     'if': {'minProperties': 1},
     'then': {'required': ['interfaceAttachment']},
-}
+})
 
 
 def strict(schema):
@@ -48,3 +51,10 @@ def strict(schema):
                 close(value)
     close(schema)
     return schema
+
+
+# /v2.1, as Nova validates it: unknown keys are errors; from 2.49 a "tag".
+create_v21 = strict(create)
+create_v249 = copy.deepcopy(create_v21)
+create_v249['properties']['interfaceAttachment']['properties']['tag'] = {
+    'type': 'string', 'pattern': '^[^,/]*$', 'minLength': 1, 'maxLength': 60}

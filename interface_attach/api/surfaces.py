@@ -1,10 +1,12 @@
-"""API surfaces: what differs between /v2 (the spec) and later surfaces.
+"""API surfaces: what differs between /v2 (the spec) and /v2.1 (Nova).
 
-One handler serves every surface; a Surface carries the error table that
-maps domain exceptions to status codes, and the body schemas.
+One handler serves every surface. A Surface carries what differs: the
+error table mapping domain exceptions to status codes, microversion
+negotiation, and how strictly the body is read.
 """
 
 from interface_attach.api import faults
+from interface_attach.api import microversion
 from interface_attach.api import schemas
 from interface_attach.api import validation
 from interface_attach import exception
@@ -14,11 +16,10 @@ ATTACH_FAILED = exception.AttachFailed.msg_fmt
 
 class Surface:
 
-    def __init__(self, name, error_table, create_schema):
+    def __init__(self, name, error_table):
         self.name = name
         # Most specific class first: the first match wins.
         self._error_table = error_table
-        self.create_validator = validation.Validator(create_schema)
 
     def status_for(self, error):
         """(status, message) for a domain exception."""
@@ -32,21 +33,80 @@ class Surface:
         return faults.fault_response(status, message)
 
 
-# The spec's response-code table. "Port / network not found" is a 500
-# "Failed to attach interface", as Juno answered.
-V2 = Surface(
-    'v2',
-    error_table=[
-        (exception.PortNotFound, 500, ATTACH_FAILED),
-        (exception.NetworkNotFound, 500, ATTACH_FAILED),
-        (exception.Invalid, 400, None),
-        (exception.Forbidden, 403, None),
-        (exception.NotFound, 404, None),
-        (exception.Conflict, 409, None),
-        (exception.AttachFailed, 500, None),
-        (exception.DriverNotSupported, 501, None),
-    ],
-    create_schema=schemas.create_v2,
-)
+class LegacyV2(Surface):
+    """/v2/{project_id}: the spec, with no microversions."""
 
-BY_NAME = {surface.name: surface for surface in (V2,)}
+    def __init__(self):
+        super().__init__('v2', error_table=[
+            # The spec's "500 failed to attach interface" rows.
+            (exception.PortNotFound, 500, ATTACH_FAILED),
+            (exception.NetworkNotFound, 500, ATTACH_FAILED),
+            (exception.Invalid, 400, None),
+            (exception.Forbidden, 403, None),
+            (exception.NotFound, 404, None),
+            (exception.Conflict, 409, None),
+            (exception.AttachFailed, 500, None),
+            (exception.DetachFailed, 500, None),
+            (exception.DriverNotSupported, 501, None),
+        ])
+        self._create = validation.Validator(schemas.create_v2)
+
+    def negotiate(self, req):
+        """No microversions: their headers are ignored."""
+        return None
+
+    def headers(self, version):
+        return {}
+
+    def create_body(self, req, version):
+        body = validation.json_body(req, require_content_type=True)
+        body = {} if body is None else body
+        self._create.validate(body)
+        return body
+
+
+class V21(Surface):
+    """/v2.1[/{project_id}]: Nova's current contract, with microversions."""
+
+    def __init__(self):
+        super().__init__('v2.1', error_table=[
+            (exception.PortInUse, 409, None),
+            (exception.FixedIpAlreadyInUse, 409, None),
+            (exception.UnsupportedContentType, 415, None),
+            (exception.Invalid, 400, None),
+            (exception.Forbidden, 403, None),
+            (exception.NotFound, 404, None),
+            (exception.VersionNotSupported, 406, None),
+            (exception.Conflict, 409, None),
+            (exception.AttachFailed, 500, None),
+            (exception.DetachFailed, 500, None),
+            (exception.DriverNotSupported, 501, None),
+        ])
+        self._create = validation.Validator(schemas.create_v21)
+        self._create_tagged = validation.Validator(schemas.create_v249)
+
+    def negotiate(self, req):
+        return microversion.requested_version(req.headers)
+
+    def headers(self, version):
+        return microversion.response_headers(
+            version or microversion.MIN_VERSION)
+
+    def create_body(self, req, version):
+        body = validation.json_body(req, require_content_type=False)
+        validator = (self._create_tagged
+                     if version >= microversion.TAG_ON_CREATE
+                     else self._create)
+        validator.validate(body)
+        return body
+
+
+V2 = LegacyV2()
+V2_1 = V21()
+
+BY_NAME = {surface.name: surface for surface in (V2, V2_1)}
+
+
+def show_tag(version):
+    """Whether responses carry "tag" (2.70 and later; never on /v2)."""
+    return version is not None and version >= microversion.TAG_IN_RESPONSE

@@ -51,16 +51,19 @@ class Validator:
         raise exception.ValidationError(error.message)
 
 
-def json_body(request):
+def json_body(request, require_content_type):
     """The request body as JSON, or None when the body is empty.
 
-    :raises UnsupportedContentType: a body that is not declared JSON.
+    :param require_content_type: refuse a body without a Content-Type
+        (legacy v2); otherwise such a body is read as JSON (v2.1).
+    :raises UnsupportedContentType: a body declared as something else.
     :raises MalformedBody: a body that does not parse.
     """
     body = request.body
     if not body:
         return None
-    if request.content_type not in JSON_CONTENT_TYPES:
+    if (request.content_type or require_content_type) and (
+            request.content_type not in JSON_CONTENT_TYPES):
         raise exception.UnsupportedContentType()
     try:
         return json.loads(body)

@@ -51,14 +51,47 @@ class AttachmentStore:
                 .where(_attachments.c.port_id == port_id)
                 .values(state='attached', updated_at=timeutils.utcnow()))
 
+    def get(self, server_id, port_id):
+        """The attachment of ``port_id`` to ``server_id``.
+
+        :raises PortNotAttached: that port is not attached to that server.
+        """
+        with self._db.reader() as conn:
+            row = conn.execute(sa.select(_attachments).where(
+                _attachments.c.port_id == port_id,
+                _attachments.c.server_id == server_id,
+                _attachments.c.state == 'attached')).first()
+        if row is None:
+            raise exception.PortNotAttached(server_id=server_id,
+                                            port_id=port_id)
+        return row
+
+    def start_detach(self, server_id, port_id):
+        """Move an attachment to 'detaching'; only one detach can win.
+
+        :raises PortNotAttached: not attached (or another detach runs).
+        """
+        with self._db.writer() as conn:
+            result = conn.execute(
+                sa.update(_attachments)
+                .where(_attachments.c.port_id == port_id,
+                       _attachments.c.server_id == server_id,
+                       _attachments.c.state == 'attached')
+                .values(state='detaching', updated_at=timeutils.utcnow()))
+        if result.rowcount != 1:
+            raise exception.PortNotAttached(server_id=server_id,
+                                            port_id=port_id)
+
     def remove(self, port_id):
         with self._db.writer() as conn:
             conn.execute(sa.delete(_attachments).where(
                 _attachments.c.port_id == port_id))
 
     def list_for_server(self, server_id):
+        """The confirmed attachments of a server, oldest first."""
         with self._db.reader() as conn:
             return conn.execute(
                 sa.select(_attachments)
-                .where(_attachments.c.server_id == server_id)
+                .where(_attachments.c.server_id == server_id,
+                       _attachments.c.state == 'attached')
                 .order_by(_attachments.c.created_at)).all()

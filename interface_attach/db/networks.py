@@ -151,10 +151,12 @@ class NetworkStore:
                                       status)
                 return self.get_port(port_id)
             except db_exc.DBDuplicateEntry as e:
+                columns = e.columns or []
+                if 'id' in columns:
+                    raise exception.PortExists(port_id=port_id)
                 # Another worker took the MAC or the address we picked
                 # between our read and our insert: pick again.
-                if fixed_ip is not None and 'mac_address' not in (
-                        e.columns or []):
+                if fixed_ip is not None and 'mac_address' not in columns:
                     raise exception.FixedIpAlreadyInUse(address=fixed_ip)
         raise exception.NoMoreFixedIps(network_id=network_id)
 
@@ -213,28 +215,38 @@ class NetworkStore:
         raise exception.NoMoreFixedIps(network_id=subnet.network_id)
 
     def get_port(self, port_id):
-        with self._db.reader() as conn:
-            row = conn.execute(sa.select(_ports).where(
-                _ports.c.id == port_id)).first()
-            if row is None:
-                raise exception.PortNotFound(port_id=port_id)
-            fixed_ips = conn.execute(
-                sa.select(_ips.c.subnet_id, _ips.c.ip_address)
-                .select_from(_ips.join(_subnets))
-                .where(_ips.c.port_id == port_id)
-                .order_by(_subnets.c.ip_version, _subnets.c.created_at)
-            ).all()
-        return row, [dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address)
-                     for ip in fixed_ips]
+        """(port row, [{'subnet_id', 'ip_address'}])."""
+        ports = self.list_ports_with_ips(port_id=port_id)
+        if not ports:
+            raise exception.PortNotFound(port_id=port_id)
+        return ports[0]
 
-    def list_ports(self, network_id=None, device_id=None):
+    def list_ports_with_ips(self, port_id=None, device_id=None,
+                            network_id=None):
+        """[(port row, fixed IPs)] in two queries, however many ports."""
         query = sa.select(_ports).order_by(_ports.c.created_at, _ports.c.id)
+        if port_id is not None:
+            query = query.where(_ports.c.id == port_id)
         if network_id is not None:
             query = query.where(_ports.c.network_id == network_id)
         if device_id is not None:
             query = query.where(_ports.c.device_id == device_id)
         with self._db.reader() as conn:
-            return conn.execute(query).all()
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            ips = conn.execute(
+                sa.select(_ips.c.port_id, _ips.c.subnet_id,
+                          _ips.c.ip_address)
+                .select_from(_ips.join(_subnets))
+                .where(_ips.c.port_id.in_([row.id for row in rows]))
+                .order_by(_subnets.c.ip_version, _subnets.c.created_at)
+            ).all()
+        by_port = {row.id: [] for row in rows}
+        for ip in ips:
+            by_port[ip.port_id].append(
+                dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address))
+        return [(row, by_port[row.id]) for row in rows]
 
     def claim_port(self, port_id, device_id, device_owner, status):
         """Bind a free port: one compare-and-swap on ``device_id``.

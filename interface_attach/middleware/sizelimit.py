@@ -7,6 +7,7 @@ overLimit shape. Bodies without Content-Length are limited while read.
 
 from oslo_middleware import sizelimit
 import webob.dec
+import webob.exc
 
 from interface_attach.api import faults
 
@@ -17,9 +18,19 @@ class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
     def __call__(self, req):
         max_size = self._conf_get('max_request_body_size')
         if req.content_length is not None and req.content_length > max_size:
-            return faults.fault_response(
-                413, 'Request is too large. Larger than '
-                     'max_request_body_size (%d).' % max_size)
-        if req.content_length is None:
+            return _too_large(max_size)
+        if req.content_length is None and req.is_body_readable:
+            # Read it here: webob's 413 raised by the reader further down
+            # would be rendered by an inner filter, HTML and all.
             req.body_file = sizelimit.LimitingReader(req.body_file, max_size)
+            try:
+                req.make_body_seekable()
+            except webob.exc.HTTPRequestEntityTooLarge:
+                return _too_large(max_size)
         return req.get_response(self.application)
+
+
+def _too_large(max_size):
+    return faults.fault_response(
+        413, 'Request is too large. Larger than max_request_body_size '
+             '(%d).' % max_size)

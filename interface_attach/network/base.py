@@ -37,6 +37,10 @@ class NetworkDriver:
         """The port, whoever owns it. :raises PortNotFound:"""
         raise NotImplementedError()
 
+    def list_server_ports(self, server):
+        """The ports bound to ``server`` (device_id), oldest first."""
+        raise NotImplementedError()
+
     def get_network(self, network_id, project_id):
         """A network ``project_id`` may use (its own or a shared one).
 

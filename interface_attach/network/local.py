@@ -21,11 +21,11 @@ class LocalDriver(base.NetworkDriver):
         self.store = networks.NetworkStore(database)
 
     def get_port(self, port_id):
-        row, fixed_ips = self.store.get_port(port_id)
-        return base.Port(
-            id=row.id, project_id=row.project_id, network_id=row.network_id,
-            mac_address=row.mac_address, device_id=row.device_id,
-            status=row.status, fixed_ips=tuple(fixed_ips))
+        return _port(*self.store.get_port(port_id))
+
+    def list_server_ports(self, server):
+        return [_port(row, fixed_ips) for row, fixed_ips in
+                self.store.list_ports_with_ips(device_id=server.id)]
 
     def get_network(self, network_id, project_id):
         row = self.store.get_network(network_id)
@@ -61,6 +61,13 @@ class LocalDriver(base.NetworkDriver):
     def server_state_changed(self, server):
         """Keep bound ports' status in step with the server."""
         self.store.set_device_status(server.id, port_status(server))
+
+
+def _port(row, fixed_ips):
+    return base.Port(
+        id=row.id, project_id=row.project_id, network_id=row.network_id,
+        mac_address=row.mac_address, device_id=row.device_id,
+        status=row.status, fixed_ips=tuple(fixed_ips))
 
 
 def _network(row):

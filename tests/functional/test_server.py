@@ -134,7 +134,8 @@ class ApiServerTest(base.BaseTestCase):
     def test_logs_request_ids_and_never_tokens(self):
         secret_token = 'alice:%s:member' % demo.PROJECT_ID
         ids = []
-        for body in (EXAMPLE_BODY, EXAMPLE_BODY, '{"interfaceAttachment": {}}'):
+        bodies = (EXAMPLE_BODY, EXAMPLE_BODY, '{"interfaceAttachment": {}}')
+        for body in bodies:
             _, headers, _ = request(self.port, 'POST', EXAMPLE_PATH, body,
                                     token=secret_token)
             ids.append(headers['x-openstack-request-id'])

@@ -1,0 +1,82 @@
+"""Version documents, as Nova serves them, for client discovery.
+
+``GET /`` lists the versions; ``GET /v2[/]`` and ``GET /v2.1[/]`` describe
+one. None needs a token: keystoneauth discovers before it authenticates.
+The ``VersionsFilter`` answers them in front of authentication.
+"""
+
+import webob.dec
+
+from interface_attach.api import faults
+from interface_attach.api import microversion
+
+V2 = {'id': 'v2.0', 'status': 'SUPPORTED', 'version': '',
+      'min_version': '', 'updated': '2011-01-21T11:33:21Z', 'path': 'v2'}
+V21 = {'id': 'v2.1', 'status': 'CURRENT',
+       'version': microversion.to_string(microversion.MAX_VERSION),
+       'min_version': microversion.to_string(microversion.MIN_VERSION),
+       'updated': '2013-07-23T11:33:21Z', 'path': 'v2.1'}
+
+DOCUMENTS = {'/v2': V2, '/v2/': V2, '/v2.1': V21, '/v2.1/': V21}
+
+
+def _summary(version, base_url):
+    summary = {key: value for key, value in version.items() if key != 'path'}
+    summary['links'] = [{'rel': 'self',
+                         'href': '%s/%s/' % (base_url, version['path'])}]
+    return summary
+
+
+def versions_response(base_url):
+    return faults.json_response(
+        200, {'versions': [_summary(v, base_url) for v in (V2, V21)]})
+
+
+def version_response(version, base_url):
+    document = _summary(version, base_url)
+    document['links'].append({'rel': 'describedby', 'type': 'text/html',
+                              'href': 'http://docs.openstack.org/'})
+    document['media-types'] = [{
+        'base': 'application/json',
+        'type': 'application/vnd.openstack.compute+json;version=%s'
+                % version['id'][1:]}]
+    return faults.json_response(200, {'version': document})
+
+
+class VersionsFilter:
+    """Answer GET on the version documents before authentication.
+
+    It also puts the microversion headers on /v2.1 responses made before
+    the router ran (a 401 from authentication, say), so that every /v2.1
+    response has them.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        if req.method in ('GET', 'HEAD'):
+            if req.path_info == '/':
+                return versions_response(req.application_url)
+            if req.path_info in DOCUMENTS:
+                version = DOCUMENTS[req.path_info]
+                response = version_response(version, req.application_url)
+                if version is V21:
+                    response.headers.update(microversion.response_headers(
+                        _discovery_version(req)))
+                return response
+        response = req.get_response(self.application)
+        if (req.path_info.startswith('/v2.1')
+                and microversion.HEADER not in response.headers):
+            response.headers.update(microversion.response_headers(
+                _discovery_version(req)))
+        return response
+
+
+def _discovery_version(req):
+    """Echo a valid requested version, else the minimum; never fail."""
+    try:
+        return microversion.requested_version(req.headers)
+    except Exception:
+        return microversion.MIN_VERSION
