@@ -117,6 +117,10 @@ class ComputeService:
             if created:
                 attached = self.driver.create_port(port_id, network, server,
                                                    fixed_ip)
+                if attached.id != port_id:
+                    # The back end chose the id (Neutron does): re-key.
+                    self._rekey(port_id, attached.id)
+                    known['port'] = port_id = attached.id
             else:
                 attached = self.driver.claim_port(port, server)
             self.attachments.confirm(port_id)
@@ -130,12 +134,16 @@ class ComputeService:
 
         :raises DriverNotSupported: the network driver cannot list ports.
         """
-        tags = {row.port_id: row.tag
-                for row in self.attachments.list_for_server(server.id)}
+        rows = self.attachments.list_for_server(server.id)
+        tags = {row.port_id: row.tag for row in rows}
+        position = {row.port_id: i for i, row in enumerate(rows)}
         try:
             ports = self.driver.list_server_ports(server)
         except NotImplementedError:
             raise exception.DriverNotSupported()
+        # In attach order; ports bound without an attachment last.
+        ports = sorted(ports, key=lambda port: position.get(port.id,
+                                                            len(rows)))
         return [(port, tags.get(port.id)) for port in ports]
 
     def show_interface(self, server, port_id):
@@ -193,6 +201,14 @@ class ComputeService:
         if len(available) > 1:
             raise exception.NetworkAmbiguous()
         return available[0]
+
+    def _rekey(self, reserved_id, port_id):
+        """Key the attachment by the port's real id; else delete the port."""
+        try:
+            self.attachments.rekey(reserved_id, port_id)
+        except BaseException:
+            self.driver.delete_port(port_id)
+            raise
 
     def _undo_attach(self, server, port_id, created):
         try:

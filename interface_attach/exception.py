@@ -161,6 +161,12 @@ class InUse(Conflict):
     msg_fmt = '%(resource)s %(id)s is in use.'
 
 
+# 413 on /v2, 403 on /v2.1: a quota of the network service.
+
+class PortLimitExceeded(InterfaceAttachError):
+    msg_fmt = 'Maximum number of ports exceeded'
+
+
 # 500
 
 class AttachFailed(InterfaceAttachError):
@@ -175,3 +181,19 @@ class DetachFailed(InterfaceAttachError):
 
 class DriverNotSupported(InterfaceAttachError):
     msg_fmt = 'Network driver does not support this function.'
+
+
+# 503
+
+class ServiceUnavailable(InterfaceAttachError):
+    """A service we depend on cannot be reached or did not answer in time.
+
+    ``retry_after`` (seconds) is sent to the client as Retry-After.
+    """
+
+    msg_fmt = ('The %(service)s service is unavailable. Please try again '
+               'later.')
+
+    def __init__(self, message=None, retry_after=30, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

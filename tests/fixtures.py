@@ -18,6 +18,7 @@ from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import networks
 from interface_attach.db import servers
+from tests import databases
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API_PASTE = os.path.join(REPO, 'etc', 'interface_attach', 'api-paste.ini')
@@ -29,21 +30,29 @@ class ServiceFixture(fixtures.Fixture):
     :param options: {'section': {'option': value}} written to the config.
     :param policy: (filename, text) of a policy file next to the config.
     :param pipeline: the paste pipeline name to load.
+    :param backend: None for SQLite in the temporary directory, or
+        'mysql' / 'postgresql' for this process's database on that server
+        (tests.databases; the test skips if the server is unreachable).
     """
 
     def __init__(self, options=None, policy=None,
-                 pipeline='interface_attach_noauth'):
+                 pipeline='interface_attach_noauth', backend=None):
         super().__init__()
         self.options = options or {}
         self.policy = policy
         self.pipeline = pipeline
+        self.backend = backend
 
     def _setUp(self):
         self.dir = self.useFixture(fixtures.TempDir()).path
+        if self.backend is None:
+            connection = 'sqlite:///%s' % os.path.join(
+                self.dir, 'interface-attach.sqlite')
+        else:
+            connection = databases.database_url(self.backend)
         sections = {
             'api': {'auth_strategy': 'noauth'},
-            'database': {'connection': 'sqlite:///%s' % os.path.join(
-                self.dir, 'interface-attach.sqlite')},
+            'database': {'connection': connection},
         }
         if self.policy is not None:
             name, text = self.policy
@@ -63,9 +72,21 @@ class ServiceFixture(fixtures.Fixture):
         self.database = engine.Database(self.conf.database)
         self.addCleanup(self.database.dispose)
         migration.db_sync(self.database)
+        if self.backend is not None:
+            databases.empty(self.database)
         self.servers = servers.ServerStore(self.database)
         self.networks = networks.NetworkStore(self.database)
 
         self.wsgi_app = loadapp('config:%s' % API_PASTE, name=self.pipeline,
                                 global_conf={'config_file': self.config_file})
         self.app = webtest.TestApp(self.wsgi_app)
+        # The app's own engine: close its connections after the test, or a
+        # database server runs out of them over a long run.
+        self.addCleanup(_router_of(self.wsgi_app).services.database.dispose)
+
+
+def _router_of(app):
+    """The router at the bottom of a paste pipeline."""
+    while not hasattr(app, 'services'):
+        app = getattr(app, 'application', None) or app._app
+    return app

@@ -46,7 +46,10 @@ def create_interface(services, call, server_id):
 
     services.compute.check_can_change_interfaces(call.context, server,
                                                  'attach_interface')
-    tag = attachment.get('tag')
+    # /v2 ignores "tag" as it ignores any unknown key; /v2.1 takes it
+    # from 2.49 (the schema refuses it below).
+    tag = (attachment.get('tag') if surfaces.takes_tag(call.version)
+           else None)
     port = services.compute.attach_interface(
         server, network_id=network_id, port_id=port_id, fixed_ip=fixed_ip,
         tag=tag)

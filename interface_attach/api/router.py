@@ -58,8 +58,8 @@ def _make_mapper(filter_mode):
         for path, methods, in_filter in ROUTES:
             if filter_mode and not in_filter:
                 continue
-            if not path and '{' not in prefix:
-                continue    # /v2.1 itself: the unauthenticated document
+            if path in ('', '/') and '{' not in prefix:
+                continue    # /v2.1[/]: the versions filter, no token
             for method, handler in methods.items():
                 mapper.connect(prefix + path, handler=handler,
                                surface=surface.name,

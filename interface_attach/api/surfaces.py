@@ -30,7 +30,10 @@ class Surface:
 
     def fault(self, error):
         status, message = self.status_for(error)
-        return faults.fault_response(status, message)
+        retry_after = getattr(error, 'retry_after', None)
+        headers = ({'Retry-After': str(retry_after)}
+                   if status == 503 and retry_after is not None else None)
+        return faults.fault_response(status, message, headers=headers)
 
 
 class LegacyV2(Surface):
@@ -41,6 +44,9 @@ class LegacyV2(Surface):
             # The spec's "500 failed to attach interface" rows.
             (exception.PortNotFound, 500, ATTACH_FAILED),
             (exception.NetworkNotFound, 500, ATTACH_FAILED),
+            # Nova's legacy v2 answered quota errors with 413 overLimit.
+            (exception.PortLimitExceeded, 413, None),
+            (exception.ServiceUnavailable, 503, None),
             (exception.Invalid, 400, None),
             (exception.Forbidden, 403, None),
             (exception.NotFound, 404, None),
@@ -72,6 +78,8 @@ class V21(Surface):
         super().__init__('v2.1', error_table=[
             (exception.PortInUse, 409, None),
             (exception.FixedIpAlreadyInUse, 409, None),
+            (exception.PortLimitExceeded, 403, None),
+            (exception.ServiceUnavailable, 503, None),
             (exception.UnsupportedContentType, 415, None),
             (exception.Invalid, 400, None),
             (exception.Forbidden, 403, None),
@@ -105,6 +113,11 @@ V2 = LegacyV2()
 V2_1 = V21()
 
 BY_NAME = {surface.name: surface for surface in (V2, V2_1)}
+
+
+def takes_tag(version):
+    """Whether a create may carry "tag" (2.49 and later; never on /v2)."""
+    return version is not None and version >= microversion.TAG_ON_CREATE
 
 
 def show_tag(version):

@@ -13,8 +13,9 @@ network_opts = [
         help="""
 Network driver, by its name in the ``interface_attach.network_drivers``
 entry point namespace: ``local`` keeps networks, subnets, ports and IP
-allocations in the service's own database; ``noop`` supports nothing, so
-every attach answers 501.
+allocations in the service's own database; ``neutron`` uses a real Neutron
+(see the ``[neutron]`` section); ``noop`` supports nothing, so every attach
+answers 501.
 """),
     cfg.BoolOpt(
         'allow_duplicate_networks', default=False,

@@ -6,11 +6,12 @@ from oslo_db import options as db_options
 from interface_attach import conf
 from interface_attach.conf import api
 from interface_attach.conf import network
+from interface_attach.conf import neutron
 
 
 def list_opts():
     return [(group, opts)
-            for module in (api, network)
+            for module in (api, network, neutron)
             for group, opts in module.list_opts().items()]
 
 

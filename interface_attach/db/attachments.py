@@ -51,6 +51,17 @@ class AttachmentStore:
                 .where(_attachments.c.port_id == port_id)
                 .values(state='attached', updated_at=timeutils.utcnow()))
 
+    def rekey(self, port_id, new_port_id):
+        """Give an attachment the id the network back end chose.
+
+        One statement, so the row (and its network guard) never lapses.
+        """
+        with self._db.writer() as conn:
+            conn.execute(
+                sa.update(_attachments)
+                .where(_attachments.c.port_id == port_id)
+                .values(port_id=new_port_id, updated_at=timeutils.utcnow()))
+
     def get(self, server_id, port_id):
         """The attachment of ``port_id`` to ``server_id``.
 

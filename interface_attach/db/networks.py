@@ -142,7 +142,12 @@ class NetworkStore:
         :raises FixedIpInvalidForNetwork, FixedIpAlreadyInUse, NoMoreFixedIps
         """
         self.get_network(network_id)
-        port_id = port_id or uuidutils.generate_uuid()
+        if port_id is None:
+            port_id = uuidutils.generate_uuid()
+        elif self.list_ports_with_ips(port_id=port_id):
+            # Checked first: back ends name a primary key violation
+            # differently, so it cannot be told from an address collision.
+            raise exception.PortExists(port_id=port_id)
         for attempt in range(_ALLOCATION_ATTEMPTS):
             try:
                 with self._db.writer() as conn:
@@ -151,12 +156,10 @@ class NetworkStore:
                                       status)
                 return self.get_port(port_id)
             except db_exc.DBDuplicateEntry as e:
-                columns = e.columns or []
-                if 'id' in columns:
-                    raise exception.PortExists(port_id=port_id)
                 # Another worker took the MAC or the address we picked
                 # between our read and our insert: pick again.
-                if fixed_ip is not None and 'mac_address' not in columns:
+                if fixed_ip is not None and 'mac_address' not in (
+                        e.columns or []):
                     raise exception.FixedIpAlreadyInUse(address=fixed_ip)
         raise exception.NoMoreFixedIps(network_id=network_id)
 

@@ -12,6 +12,7 @@ import uuid
 import fixtures
 from oslotest import base
 import sqlalchemy as sa
+import webob
 
 from interface_attach.db import tables
 from tests import fixtures as ia_fixtures
@@ -86,6 +87,8 @@ class FunctionalTestCase(base.BaseTestCase):
     policy = None
     #: The paste pipeline to load.
     pipeline = 'interface_attach_noauth'
+    #: None (SQLite), or 'mysql' / 'postgresql' (tests.databases).
+    backend = None
 
     def setUp(self):
         super().setUp()
@@ -99,7 +102,7 @@ class FunctionalTestCase(base.BaseTestCase):
                 merged.setdefault(section, {}).update(values)
         self.service = self.useFixture(ia_fixtures.ServiceFixture(
             options=merged, policy=policy or self.policy,
-            pipeline=pipeline or self.pipeline))
+            pipeline=pipeline or self.pipeline, backend=self.backend))
         self.app = self.service.app
         self.servers = self.service.servers
         self.networks = self.service.networks
@@ -294,3 +297,42 @@ def _row_test(case):
         self.assertRequestIds(response)
         self.assertEqual(before, self.snapshot())
     return test
+
+
+# Requests on any surface: /v2/{project_id}, /v2.1/{project_id}, /v2.1.
+
+def surface_prefix(surface, project_id=PROJECT):
+    """The URL prefix of ``surface``: 'v2', 'v2.1/project' or 'v2.1'."""
+    return {'v2': '/v2/%s' % project_id,
+            'v2.1/project': '/v2.1/%s' % project_id,
+            'v2.1': '/v2.1'}[surface]
+
+
+def resource_url(prefix, server_id, port_id=None):
+    """The os-interface collection, or one of its members, under prefix."""
+    url = '%s/servers/%s/os-interface' % (prefix, server_id)
+    return url if port_id is None else '%s/%s' % (url, port_id)
+
+
+def send(test, method, url, token=None, body=None, raw=None,
+         content_type='application/json', headers=None):
+    """Any request through ``test.app``; the webtest response.
+
+    ``token`` None is a member of PROJECT, False sends no token. ``body``
+    is sent as JSON, ``raw`` (bytes) as is; ``content_type`` None sends no
+    Content-Type header at all.
+    """
+    all_headers = {'Accept': 'application/json'}
+    if token is not False:
+        all_headers['X-Auth-Token'] = member() if token is None else token
+    if raw is None and body is not None:
+        raw = json.dumps(body).encode('utf-8')
+    if raw and content_type is not None:
+        all_headers['Content-Type'] = content_type
+    all_headers.update(headers or {})
+    req = webob.Request.blank(url, method=method, headers=all_headers)
+    if raw:
+        req.body = raw
+    if 'Content-Type' not in all_headers:
+        req.environ.pop('CONTENT_TYPE', None)
+    return test.app.request(req, expect_errors=True)

@@ -13,9 +13,12 @@ PROJECT = 'p1'
 
 class NetworkStoreTest(base.BaseTestCase):
 
+    backend = None
+
     def setUp(self):
         super().setUp()
-        service = self.useFixture(ia_fixtures.ServiceFixture())
+        service = self.useFixture(
+            ia_fixtures.ServiceFixture(backend=self.backend))
         self.store = service.networks
         self.database = service.database
         self.net = self.store.create_network(PROJECT, 'net')
