@@ -13,10 +13,14 @@ database sees every worker on every host:
 """
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 metadata = sa.MetaData()
 
 _ID = 36
+# Microseconds on MySQL too (its DATETIME keeps whole seconds by default):
+# lists are ordered by creation time.
+DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
 
 servers = sa.Table(
     'servers', metadata,
@@ -29,10 +33,10 @@ servers = sa.Table(
     sa.Column('locked', sa.Boolean, nullable=False, default=False),
     sa.Column('host', sa.String(255), nullable=True),
     sa.Column('availability_zone', sa.String(255), nullable=True),
-    sa.Column('launched_at', sa.DateTime, nullable=True),
-    sa.Column('created_at', sa.DateTime, nullable=False),
-    sa.Column('updated_at', sa.DateTime, nullable=True),
-    sa.Column('deleted_at', sa.DateTime, nullable=True),
+    sa.Column('launched_at', DateTime, nullable=True),
+    sa.Column('created_at', DateTime, nullable=False),
+    sa.Column('updated_at', DateTime, nullable=True),
+    sa.Column('deleted_at', DateTime, nullable=True),
 )
 
 networks = sa.Table(
@@ -41,7 +45,7 @@ networks = sa.Table(
     sa.Column('project_id', sa.String(255), nullable=False, index=True),
     sa.Column('name', sa.String(255), nullable=False),
     sa.Column('shared', sa.Boolean, nullable=False, default=False),
-    sa.Column('created_at', sa.DateTime, nullable=False),
+    sa.Column('created_at', DateTime, nullable=False),
 )
 
 subnets = sa.Table(
@@ -52,7 +56,7 @@ subnets = sa.Table(
     sa.Column('cidr', sa.String(64), nullable=False),
     sa.Column('ip_version', sa.Integer, nullable=False),
     sa.Column('gateway_ip', sa.String(64), nullable=True),
-    sa.Column('created_at', sa.DateTime, nullable=False),
+    sa.Column('created_at', DateTime, nullable=False),
 )
 
 ports = sa.Table(
@@ -67,8 +71,8 @@ ports = sa.Table(
               index=True),
     sa.Column('device_owner', sa.String(255), nullable=False, default=''),
     sa.Column('status', sa.String(16), nullable=False),
-    sa.Column('created_at', sa.DateTime, nullable=False),
-    sa.Column('updated_at', sa.DateTime, nullable=True),
+    sa.Column('created_at', DateTime, nullable=False),
+    sa.Column('updated_at', DateTime, nullable=True),
     sa.UniqueConstraint('mac_address', name='uniq_ports0mac_address'),
 )
 
@@ -93,8 +97,8 @@ interface_attachments = sa.Table(
     sa.Column('tag', sa.String(60), nullable=True),
     # 'attaching' while the driver works, then 'attached'.
     sa.Column('state', sa.String(16), nullable=False),
-    sa.Column('created_at', sa.DateTime, nullable=False),
-    sa.Column('updated_at', sa.DateTime, nullable=True),
+    sa.Column('created_at', DateTime, nullable=False),
+    sa.Column('updated_at', DateTime, nullable=True),
     sa.UniqueConstraint(
         'server_id', 'network_guard',
         name='uniq_interface_attachments0server_id0network_guard'),

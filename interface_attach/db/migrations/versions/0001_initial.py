@@ -7,11 +7,14 @@ Create Date: 2026-11-27
 
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
+
+DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql')
 
 
 def upgrade():
@@ -26,10 +29,10 @@ def upgrade():
         sa.Column('locked', sa.Boolean, nullable=False),
         sa.Column('host', sa.String(255), nullable=True),
         sa.Column('availability_zone', sa.String(255), nullable=True),
-        sa.Column('launched_at', sa.DateTime, nullable=True),
-        sa.Column('created_at', sa.DateTime, nullable=False),
-        sa.Column('updated_at', sa.DateTime, nullable=True),
-        sa.Column('deleted_at', sa.DateTime, nullable=True),
+        sa.Column('launched_at', DateTime, nullable=True),
+        sa.Column('created_at', DateTime, nullable=False),
+        sa.Column('updated_at', DateTime, nullable=True),
+        sa.Column('deleted_at', DateTime, nullable=True),
     )
     op.create_index('ix_servers_project_id', 'servers', ['project_id'])
     op.create_index('ix_servers_name', 'servers', ['name'])
@@ -40,7 +43,7 @@ def upgrade():
         sa.Column('project_id', sa.String(255), nullable=False),
         sa.Column('name', sa.String(255), nullable=False),
         sa.Column('shared', sa.Boolean, nullable=False),
-        sa.Column('created_at', sa.DateTime, nullable=False),
+        sa.Column('created_at', DateTime, nullable=False),
     )
     op.create_index('ix_networks_project_id', 'networks', ['project_id'])
 
@@ -52,7 +55,7 @@ def upgrade():
         sa.Column('cidr', sa.String(64), nullable=False),
         sa.Column('ip_version', sa.Integer, nullable=False),
         sa.Column('gateway_ip', sa.String(64), nullable=True),
-        sa.Column('created_at', sa.DateTime, nullable=False),
+        sa.Column('created_at', DateTime, nullable=False),
     )
     op.create_index('ix_subnets_network_id', 'subnets', ['network_id'])
 
@@ -66,8 +69,8 @@ def upgrade():
         sa.Column('device_id', sa.String(255), nullable=False),
         sa.Column('device_owner', sa.String(255), nullable=False),
         sa.Column('status', sa.String(16), nullable=False),
-        sa.Column('created_at', sa.DateTime, nullable=False),
-        sa.Column('updated_at', sa.DateTime, nullable=True),
+        sa.Column('created_at', DateTime, nullable=False),
+        sa.Column('updated_at', DateTime, nullable=True),
         sa.UniqueConstraint('mac_address', name='uniq_ports0mac_address'),
     )
     op.create_index('ix_ports_project_id', 'ports', ['project_id'])
@@ -94,8 +97,8 @@ def upgrade():
         sa.Column('port_created', sa.Boolean, nullable=False),
         sa.Column('tag', sa.String(60), nullable=True),
         sa.Column('state', sa.String(16), nullable=False),
-        sa.Column('created_at', sa.DateTime, nullable=False),
-        sa.Column('updated_at', sa.DateTime, nullable=True),
+        sa.Column('created_at', DateTime, nullable=False),
+        sa.Column('updated_at', DateTime, nullable=True),
         sa.UniqueConstraint(
             'server_id', 'network_guard',
             name='uniq_interface_attachments0server_id0network_guard'),
