@@ -13,6 +13,7 @@ from oslo_utils import uuidutils
 from interface_attach.db import attachments
 from interface_attach.db import servers
 from interface_attach import exception
+from interface_attach import faultpoints
 
 LOG = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class ComputeService:
         except NotImplementedError:
             self._log_attach(server, known, 'not supported')
             raise exception.DriverNotSupported()
+        except exception.OperationTakenOver:
+            self._log_attach(server, known, 'taken over by recovery')
+            raise exception.AttachFailed()
         except exception.InterfaceAttachError as e:
             self._log_attach(server, known, 'refused: %s' % e)
             raise
@@ -111,21 +115,24 @@ class ComputeService:
             known['port'] = port_id = uuidutils.generate_uuid()
 
         created = network is not None
+        owner = attachments.new_owner()
         self.attachments.reserve(server.id, port_id, network_id,
-                                 port_created=created, tag=tag)
+                                 port_created=created, owner=owner, tag=tag)
+        faultpoints.hit('attach:reserved')
         try:
             if created:
                 attached = self.driver.create_port(port_id, network, server,
                                                    fixed_ip)
                 if attached.id != port_id:
                     # The back end chose the id (Neutron does): re-key.
-                    self._rekey(port_id, attached.id)
+                    self._rekey(port_id, attached.id, owner)
                     known['port'] = port_id = attached.id
             else:
                 attached = self.driver.claim_port(port, server)
-            self.attachments.confirm(port_id)
+            faultpoints.hit('attach:bound')
+            self.attachments.confirm(port_id, owner)
         except BaseException:
-            self._undo_attach(server, port_id, created)
+            self._undo_attach(server, port_id, created, owner)
             raise
         return attached
 
@@ -171,14 +178,15 @@ class ComputeService:
         :raises PortNotAttached, DriverNotSupported, DetachFailed:
         """
         attachment = self.attachments.get(server.id, port_id)
-        self.attachments.start_detach(server.id, port_id)
+        owner = attachments.new_owner()
+        self.attachments.start_detach(server.id, port_id, owner)
+        faultpoints.hit('detach:started')
         try:
-            if attachment.port_created:
-                self.driver.delete_port(port_id)
-            else:
-                self.driver.release_port(port_id, server)
+            self.release(server, port_id, attachment.port_created)
         except BaseException as e:
-            self.attachments.confirm(port_id)
+            # Attached as before; if recovery took the row over, it will
+            # finish the detach instead.
+            self._revert_detach(port_id, owner)
             if isinstance(e, NotImplementedError):
                 raise exception.DriverNotSupported()
             if isinstance(e, exception.InterfaceAttachError):
@@ -186,7 +194,8 @@ class ComputeService:
             LOG.exception('Detach of port %(port)s from server %(server)s '
                           'failed', {'port': port_id, 'server': server.id})
             raise exception.DetachFailed(server_id=server.id)
-        self.attachments.remove(port_id)
+        faultpoints.hit('detach:released')
+        self.attachments.remove(port_id, owner)
         LOG.info('Detach interface: server %(server)s port %(port)s network '
                  '%(network)s: %(outcome)s',
                  {'server': server.id, 'port': port_id,
@@ -202,21 +211,31 @@ class ComputeService:
             raise exception.NetworkAmbiguous()
         return available[0]
 
-    def _rekey(self, reserved_id, port_id):
+    def _revert_detach(self, port_id, owner):
+        try:
+            self.attachments.confirm(port_id, owner)
+        except exception.OperationTakenOver:
+            pass
+
+    def release(self, server, port_id, port_created):
+        """Give a port back: delete it if an attach made it, else unbind."""
+        if port_created:
+            self.driver.delete_port(port_id)
+        else:
+            self.driver.release_port(port_id, server)
+
+    def _rekey(self, reserved_id, port_id, owner):
         """Key the attachment by the port's real id; else delete the port."""
         try:
-            self.attachments.rekey(reserved_id, port_id)
+            self.attachments.rekey(reserved_id, port_id, owner)
         except BaseException:
             self.driver.delete_port(port_id)
             raise
 
-    def _undo_attach(self, server, port_id, created):
+    def _undo_attach(self, server, port_id, created, owner):
         try:
-            if created:
-                self.driver.delete_port(port_id)
-            else:
-                self.driver.release_port(port_id, server)
-            self.attachments.remove(port_id)
+            self.release(server, port_id, created)
+            self.attachments.remove(port_id, owner)
         except Exception:
             LOG.exception('Could not undo the attach of port %(port)s to '
                           'server %(server)s; recovery will retry',

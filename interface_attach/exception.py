@@ -169,6 +169,12 @@ class PortLimitExceeded(InterfaceAttachError):
 
 # 500
 
+class OperationTakenOver(InterfaceAttachError):
+    """Recovery took an attach or detach over from us; we must not act."""
+
+    msg_fmt = 'The operation on port %(port_id)s was taken over.'
+
+
 class AttachFailed(InterfaceAttachError):
     msg_fmt = 'Failed to attach interface'
 

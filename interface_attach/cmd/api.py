@@ -32,7 +32,13 @@ class Server(gunicorn_base.BaseApplication):
 
 
 def server_options(conf):
+    def post_fork(server, worker):
+        # In each worker, not in the master: the master forks again when a
+        # worker dies, and forking a process with threads is unsafe.
+        wsgi.start_background(conf)
+
     return {
+        'post_fork': post_fork,
         'bind': '%s:%d' % (conf.api.bind_host, conf.api.bind_port),
         'workers': conf.api.workers,
         'graceful_timeout': conf.api.graceful_timeout,

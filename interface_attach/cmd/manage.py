@@ -12,6 +12,7 @@ from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from interface_attach.api import paste
+from interface_attach import checker
 from interface_attach import compute
 from interface_attach.db import engine
 from interface_attach.db import migration
@@ -20,6 +21,7 @@ from interface_attach.db import servers
 from interface_attach import demo
 from interface_attach import exception
 from interface_attach.network import local
+from interface_attach import recovery
 
 PROG = 'interface-attach-manage'
 
@@ -106,10 +108,12 @@ class Record:
 
 class Table:
 
-    def __init__(self, columns, records, formatters=None):
+    def __init__(self, columns, records, formatters=None, failure=None):
         self.columns = columns
         self.records = records
         self.formatters = formatters or {}
+        # Printed, then the command fails with this message.
+        self.failure = failure
 
 
 def _plain(value):
@@ -336,6 +340,27 @@ def server_set_state(ctx, args):
     return Record(_server(row))
 
 
+# check and recover
+
+def check(ctx, args):
+    problems = checker.check(ctx.database,
+                             ctx.conf.network.allow_duplicate_networks,
+                             ctx.conf.recovery.stale_after)
+    if not problems:
+        return Record({'violations': 0})
+    return Table(('violation',), [{'violation': p} for p in problems],
+                 failure='%d violations found' % len(problems))
+
+
+def recover(ctx, args):
+    services = paste.Services(ctx.conf)
+    try:
+        return Record({'recovered':
+                       recovery.from_conf(ctx.conf, services).run()})
+    finally:
+        services.database.dispose()
+
+
 # The parser
 
 def _command(subparsers, name, func, help_text):
@@ -426,6 +451,15 @@ def _add_port(subparsers):
     parser.add_argument('id', type=_uuid, metavar='ID')
 
 
+def _add_check_and_recover(subparsers):
+    _command(subparsers, 'check', check,
+             'verify every invariant from the database; print each '
+             'violation and fail if there is any')
+    _command(subparsers, 'recover', recover,
+             'finish or undo the attaches and detaches that crashed '
+             'processes left (as the API does at start and periodically)')
+
+
 def _add_server(subparsers):
     commands = _group(subparsers, 'server', 'servers')
     parser = _command(commands, 'create', server_create, 'create a server')
@@ -472,7 +506,7 @@ def build_parser():
                         default='table', help='output format')
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add in (_add_db, _add_demo, _add_network, _add_subnet, _add_port,
-                _add_server):
+                _add_server, _add_check_and_recover):
         add(subparsers)
     return parser
 
@@ -543,6 +577,8 @@ def _execute(args, stdout):
     finally:
         database.dispose()
     _print_output(output, args.format, stdout)
+    if getattr(output, 'failure', None):
+        raise CommandError(output.failure)
 
 
 def main(argv=None):

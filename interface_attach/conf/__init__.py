@@ -7,6 +7,7 @@ from oslo_policy import opts as policy_opts
 from interface_attach.conf import api
 from interface_attach.conf import network
 from interface_attach.conf import neutron
+from interface_attach.conf import recovery
 
 DEFAULT_DB_CONNECTION = 'sqlite:///interface-attach.sqlite'
 
@@ -20,6 +21,7 @@ def register_opts(conf):
     api.register_opts(conf)
     network.register_opts(conf)
     neutron.register_opts(conf)
+    recovery.register_opts(conf)
     db_options.set_defaults(conf, connection=DEFAULT_DB_CONNECTION)
     policy_opts.set_defaults(conf, policy_file='policy.yaml')
     logging.register_options(conf)

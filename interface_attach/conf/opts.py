@@ -7,11 +7,12 @@ from interface_attach import conf
 from interface_attach.conf import api
 from interface_attach.conf import network
 from interface_attach.conf import neutron
+from interface_attach.conf import recovery
 
 
 def list_opts():
     return [(group, opts)
-            for module in (api, network, neutron)
+            for module in (api, network, neutron, recovery)
             for group, opts in module.list_opts().items()]
 
 

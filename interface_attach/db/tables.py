@@ -97,6 +97,8 @@ interface_attachments = sa.Table(
     sa.Column('tag', sa.String(60), nullable=True),
     # 'attaching' while the driver works, then 'attached'.
     sa.Column('state', sa.String(16), nullable=False),
+    # host:pid:nonce of the attach or detach in flight; NULL once done.
+    sa.Column('owner', sa.String(255), nullable=True),
     sa.Column('created_at', DateTime, nullable=False),
     sa.Column('updated_at', DateTime, nullable=True),
     sa.UniqueConstraint(

@@ -14,8 +14,12 @@ from interface_attach.api import faults
 
 LOG = logging.getLogger(__name__)
 
-# Headers of a foreign error response that still mean something to clients.
-_KEPT_HEADERS = ('WWW-Authenticate', 'Retry-After', 'Allow')
+# Headers of a foreign error response that still mean something to clients
+# (the microversion ones: the versions filter puts them on /v2.1 responses
+# made before the router, keystonemiddleware's 401 among them).
+_KEPT_HEADERS = ('WWW-Authenticate', 'Retry-After', 'Allow',
+                 'OpenStack-API-Version', 'X-OpenStack-Nova-API-Version',
+                 'Vary')
 
 
 class FaultWrapper:

@@ -6,8 +6,11 @@ and bound with the server's project, ``device_id``, ``device_owner``
 (``compute:<availability zone>``) and ``binding:host_id``.
 
 Claiming a free port is a compare-and-swap: the update carries
-``If-Match: revision_number=N`` of the port as read, so of two concurrent
-claims Neutron lets one through and answers the other 412.
+``If-Match: revision_number=N`` of the port as read, so a claim of a port
+that changed since it was read (bound by someone else) is answered 412
+and refused. Neutron's check is not atomic for updates in flight at the
+same moment, though, so the claim is read back too; within one deployment
+the attachments table settles concurrent claims before Neutron is asked.
 
 Reads (GET) are retried on connection failures and on 503, as configured
 by ``connect_retries`` / ``status_code_retries``; writes are never
@@ -127,14 +130,29 @@ class NeutronDriver(base.NetworkDriver):
             if status == 404:
                 raise exception.PortNotFound(port_id=port.id)
             if status != 412:
-                claimed = _port(body['port'])
-                if claimed.vif_type == BINDING_FAILED:
-                    # The caller unbinds it (release_port) as it rolls back.
-                    raise PortBindingFailed(port.id, server.host)
-                return claimed
+                return self._check_claim(_port(body['port']), server)
             # Changed since it was read: taken, or just touched.
+            LOG.info('Port %s changed since it was read (412); reading it '
+                     'again', port.id)
             port = self.get_port(port.id)
         raise exception.PortInUse(port_id=port.id)
+
+    def _check_claim(self, claimed, server):
+        """The claimed port, read back: still ours, and bound.
+
+        Neutron checks If-Match before its transaction writes, so two
+        updates in flight at once may both pass it (the later one wins).
+        Reading the port back catches a claim overwritten before the read;
+        the attachments table, shared by every worker, is what settles
+        races between workers of one deployment.
+        """
+        current = self.get_port(claimed.id)
+        if current.device_id != server.id:
+            raise exception.PortInUse(port_id=claimed.id)
+        if current.vif_type == BINDING_FAILED:
+            # The caller unbinds it (release_port) as it rolls back.
+            raise PortBindingFailed(claimed.id, server.host)
+        return current
 
     def create_port(self, port_id, network, server, fixed_ip=None):
         """Create and bind a port; Neutron chooses its id, not ``port_id``."""

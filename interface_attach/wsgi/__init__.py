@@ -10,6 +10,7 @@ from interface_attach.api import paste
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach import demo
+from interface_attach import recovery
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def find_paste_config(conf):
 
 
 def prepare(conf):
-    """Set up logging, then migrate and seed the database if configured."""
+    """Logging; migrate and seed the database if configured; recover."""
     logging.setup(conf, 'interface-attach')
     database = engine.Database(conf.database)
     try:
@@ -52,6 +53,18 @@ def prepare(conf):
             LOG.info('Created the demo data (project %s)', demo.PROJECT_ID)
     finally:
         database.dispose()
+    services = paste.Services(conf)
+    try:
+        recovered = recovery.from_conf(conf, services).run()
+        if recovered:
+            LOG.warning('Recovered %d interrupted operations', recovered)
+    finally:
+        services.database.dispose()
+
+
+def start_background(conf):
+    """What each serving process runs beside requests: recovery."""
+    return recovery.start_periodic(conf, paste.Services(conf))
 
 
 def load_app(conf):
@@ -75,4 +88,5 @@ def init_application(args=()):
         args, config_files=files.split(os.pathsep) if files else None)
     prepare(conf)
     conf.log_opt_values(LOG, logging.DEBUG)
+    start_background(conf)
     return load_app(conf)

@@ -13,6 +13,7 @@ from interface_attach.db import tables
 from tests import fixtures as ia_fixtures
 from tests.functional import test_create_interface
 from tests.unit import test_networks_store
+from tests.unit import test_recovery
 
 
 class _ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
@@ -64,4 +65,12 @@ class TestCreateInterfaceFaultsMySQL(
 
 class TestCreateInterfaceFaultsPostgreSQL(
         test_create_interface.TestCreateInterfaceFaults):
+    backend = 'postgresql'
+
+
+class TestRecoveryMySQL(test_recovery.RecoveryTest):
+    backend = 'mysql'
+
+
+class TestRecoveryPostgreSQL(test_recovery.RecoveryTest):
     backend = 'postgresql'

@@ -473,7 +473,8 @@ class TestServer(ManageTestCase):
         server_id = self.create_server()['id']
         network_id = self.create_network()
         attachments.AttachmentStore(self.database(), False).reserve(
-            server_id, MISSING_ID, network_id, port_created=True)
+            server_id, MISSING_ID, network_id, port_created=True,
+            owner=attachments.new_owner())
         self.assertFails(['server', 'delete', server_id], 1,
                          'Server %s is in use.' % server_id)
 

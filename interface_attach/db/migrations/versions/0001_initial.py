@@ -97,6 +97,7 @@ def upgrade():
         sa.Column('port_created', sa.Boolean, nullable=False),
         sa.Column('tag', sa.String(60), nullable=True),
         sa.Column('state', sa.String(16), nullable=False),
+        sa.Column('owner', sa.String(255), nullable=True),
         sa.Column('created_at', DateTime, nullable=False),
         sa.Column('updated_at', DateTime, nullable=True),
         sa.UniqueConstraint(

@@ -1,0 +1,133 @@
+"""Crash safety: workers SIGKILLed inside attach and detach, then recovery.
+
+A real interface-attach-api runs with a fault point armed
+(INTERFACE_ATTACH_FAULT_POINTS), so the worker serving the request kills
+itself there, as an OOM kill would. Gunicorn starts a new worker, whose
+periodic recovery finishes or undoes the interrupted operation: the
+checker then finds nothing, the port is usable, and the server too.
+"""
+
+import http.client
+import time
+
+import fixtures
+from oslotest import base
+
+from interface_attach.api import paste
+from interface_attach import checker
+from interface_attach.db import engine
+from interface_attach.db import migration
+from interface_attach import demo
+from tests import api_process
+from tests import databases
+
+TOKEN = 'demo:%s' % demo.PROJECT_ID
+COLLECTION = '/v2/%s/servers/%s/os-interface' % (demo.PROJECT_ID,
+                                                 demo.SERVER_ID)
+BY_PORT = '{"interfaceAttachment": {"port_id": "%s"}}' % demo.PORT_ID
+
+
+class CrashTest(base.BaseTestCase):
+
+    backend = None
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        connection = None
+        if self.backend is not None:
+            connection = databases.database_url(self.backend)
+        self.port = api_process.free_port()
+        sections = api_process.dev_sections(self.dir, self.port, connection)
+        sections['recovery'] = {'interval': '1'}
+        self.config = api_process.write_config(self.dir, sections)
+        self.conf = paste.new_conf(config_files=[self.config])
+        if self.backend is not None:
+            self._empty_database()
+
+    def _empty_database(self):
+        database = engine.Database(self.conf.database)
+        try:
+            migration.db_sync(database)
+            databases.empty(database)
+        finally:
+            database.dispose()
+
+    def serve(self, fault_point=None):
+        env = {'INTERFACE_ATTACH_FAULT_POINTS': fault_point or ''}
+        return self.useFixture(api_process.ApiProcess(self.config, self.port,
+                                                      env=env))
+
+    def call(self, method, path, body=None):
+        return api_process.request(self.port, method, path, body, TOKEN)
+
+    def violations(self):
+        database = engine.Database(self.conf.database)
+        try:
+            return checker.check(database, False, 300)
+        finally:
+            database.dispose()
+
+    def wait_until_consistent(self):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            problems = self.violations()
+            if not problems:
+                return
+            time.sleep(0.5)
+        self.fail('still inconsistent: %s' % problems)
+
+    def crash(self, method, path, body=None):
+        self.assertRaises((http.client.RemoteDisconnected,
+                           ConnectionResetError),
+                          self.call, method, path, body)
+
+    def attach_crashes_at(self, point, body):
+        server = self.serve(point)
+        self.crash('POST', COLLECTION, body)
+        self.wait_until_consistent()
+        server.stop()
+        # Undone: the same attach now succeeds.
+        self.serve()
+        status, _, body = self.call('POST', COLLECTION, body)
+        self.assertEqual(200, status, body)
+        self.assertEqual([], self.violations())
+
+    def test_attach_by_port_killed_after_the_reservation(self):
+        self.attach_crashes_at('attach:reserved', BY_PORT)
+
+    def test_attach_by_port_killed_after_the_claim(self):
+        self.attach_crashes_at('attach:bound', BY_PORT)
+
+    def test_attach_by_network_killed_after_creating_the_port(self):
+        self.attach_crashes_at('attach:bound', '{"interfaceAttachment": {}}')
+
+    def detach_crashes_at(self, point):
+        server = self.serve()
+        status, _, _ = self.call('POST', COLLECTION, BY_PORT)
+        self.assertEqual(200, status)
+        server.stop()
+        server = self.serve(point)
+        self.crash('DELETE', '%s/%s' % (COLLECTION, demo.PORT_ID))
+        self.wait_until_consistent()
+        # Finished: the port is no longer attached, and free again.
+        status, _, body = self.call('GET', COLLECTION)
+        self.assertEqual({'interfaceAttachments': []}, body)
+        server.stop()
+        self.serve()
+        status, _, _ = self.call('POST', COLLECTION, BY_PORT)
+        self.assertEqual(200, status)
+
+    def test_detach_killed_after_it_started(self):
+        self.detach_crashes_at('detach:started')
+
+    def test_detach_killed_after_releasing_the_port(self):
+        self.detach_crashes_at('detach:released')
+
+
+class CrashTestPostgreSQL(CrashTest):
+    backend = 'postgresql'
+
+
+class CrashTestMySQL(CrashTest):
+    backend = 'mysql'
