@@ -33,11 +33,15 @@ class ServiceFixture(fixtures.Fixture):
     :param backend: None for SQLite in the temporary directory, or
         'mysql' / 'postgresql' for this process's database on that server
         (tests.databases; the test skips if the server is unreachable).
+    :param connection: a database URL to use instead (it must be migrated
+        or empty, and is emptied when ``backend`` is set).
     """
 
     def __init__(self, options=None, policy=None,
-                 pipeline='interface_attach_noauth', backend=None):
+                 pipeline='interface_attach_noauth', backend=None,
+                 connection=None):
         super().__init__()
+        self.connection = connection
         self.options = options or {}
         self.policy = policy
         self.pipeline = pipeline
@@ -45,7 +49,9 @@ class ServiceFixture(fixtures.Fixture):
 
     def _setUp(self):
         self.dir = self.useFixture(fixtures.TempDir()).path
-        if self.backend is None:
+        if self.connection is not None:
+            connection = self.connection
+        elif self.backend is None:
             connection = 'sqlite:///%s' % os.path.join(
                 self.dir, 'interface-attach.sqlite')
         else:

@@ -2,8 +2,14 @@
 
 import contextlib
 
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines
 import sqlalchemy as sa
+
+from interface_attach import exception
+
+# Seconds a client is asked to wait when the database is unreachable.
+RETRY_AFTER = 5
 
 
 class Database:
@@ -35,16 +41,46 @@ class Database:
 
     @contextlib.contextmanager
     def reader(self):
-        with self.engine.begin() as conn:
+        with _unavailable_is_503(), self.engine.begin() as conn:
             yield conn
 
     @contextlib.contextmanager
     def writer(self):
-        with self._writer.begin() as conn:
+        with _unavailable_is_503(), self._writer.begin() as conn:
             yield conn
 
     def dispose(self):
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def _unavailable_is_503():
+    """A database that cannot be reached is a 503, not a 500.
+
+    oslo.db pings pooled connections on checkout, so once the database is
+    back the next transaction reconnects: no restart is needed.
+    """
+    try:
+        yield
+    except (db_exc.DBError, sa.exc.DBAPIError) as e:
+        if not _unreachable(e):
+            raise
+        raise exception.ServiceUnavailable(service='database',
+                                           retry_after=RETRY_AFTER)
+
+
+def _unreachable(error):
+    """A lost or refused connection, whatever the driver's wording.
+
+    oslo.db recognises the usual messages (DBConnectionError); SQLAlchemy
+    itself marks a connection lost mid-statement as invalidated, and a
+    failed connect as an error with no statement.
+    """
+    if isinstance(error, db_exc.DBConnectionError):
+        return True
+    inner = getattr(error, 'inner_exception', error)
+    return isinstance(inner, sa.exc.DBAPIError) and (
+        inner.connection_invalidated or inner.statement is None)
 
 
 def _configure_sqlite(engine):

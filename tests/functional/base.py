@@ -35,6 +35,7 @@ FAULT_NAMES = {
     413: 'overLimit',
     500: 'computeFault',
     501: 'notImplemented',
+    503: 'serviceUnavailable',
 }
 
 # Words that would betray a traceback or an internal class name.
