@@ -104,6 +104,10 @@ class Router:
         try:
             version = surface.negotiate(req)
             response = self._handle(req, surface, version, match)
+        except UnicodeDecodeError:
+            # webob decodes the query string and the path lazily.
+            response = surface.fault(exception.Invalid(
+                'The request URL is not valid UTF-8.'))
         except exception.InterfaceAttachError as e:
             response = surface.fault(e)
         response.headers.update(surface.headers(version))
