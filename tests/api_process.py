@@ -93,7 +93,7 @@ class ApiProcess(fixtures.Fixture):
                 time.sleep(0.1)
         raise RuntimeError('interface-attach-api did not listen in 30 s')
 
-    def stop(self, timeout=30):
+    def stop(self, timeout=60):
         """SIGTERM, then the exit code."""
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)

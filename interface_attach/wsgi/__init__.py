@@ -78,6 +78,9 @@ def load_app(conf):
                          global_conf=global_conf)
     LOG.info('Loaded pipeline %s from %s', PIPELINES[conf.api.auth_strategy],
              path)
+    # The pipeline's configuration, logged after loading it: authtoken
+    # registers its options then. Secret options are logged as ****.
+    paste.load_conf(global_conf, {}).log_opt_values(LOG, logging.DEBUG)
     return app
 
 
@@ -87,6 +90,5 @@ def init_application(args=()):
     conf = paste.new_conf(
         args, config_files=files.split(os.pathsep) if files else None)
     prepare(conf)
-    conf.log_opt_values(LOG, logging.DEBUG)
     start_background(conf)
     return load_app(conf)
