@@ -12,6 +12,8 @@ from interface_attach.db import migration
 from interface_attach.db import tables
 from tests import fixtures as ia_fixtures
 from tests.functional import test_create_interface
+from tests.functional import test_interfaces_resource
+from tests.functional import test_v21_contract
 from tests.unit import test_networks_store
 from tests.unit import test_recovery
 
@@ -73,4 +75,20 @@ class TestRecoveryMySQL(test_recovery.RecoveryTest):
 
 
 class TestRecoveryPostgreSQL(test_recovery.RecoveryTest):
+    backend = 'postgresql'
+
+
+class TestResourceMySQL(test_interfaces_resource.TestResourceOnV21):
+    backend = 'mysql'
+
+
+class TestResourcePostgreSQL(test_interfaces_resource.TestResourceOnV21):
+    backend = 'postgresql'
+
+
+class TestTagMySQL(test_v21_contract.TestTag):
+    backend = 'mysql'
+
+
+class TestTagPostgreSQL(test_v21_contract.TestTag):
     backend = 'postgresql'
