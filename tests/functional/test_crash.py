@@ -17,9 +17,13 @@ from interface_attach.api import paste
 from interface_attach import checker
 from interface_attach.db import engine
 from interface_attach.db import migration
+from interface_attach.db import networks
+from interface_attach.db import servers
 from interface_attach import demo
+from interface_attach import faultpoints
 from tests import api_process
 from tests import databases
+from tests.functional import test_concurrency
 
 TOKEN = 'demo:%s' % demo.PROJECT_ID
 COLLECTION = '/v2/%s/servers/%s/os-interface' % (demo.PROJECT_ID,
@@ -131,3 +135,56 @@ class CrashTestPostgreSQL(CrashTest):
 
 class CrashTestMySQL(CrashTest):
     backend = 'mysql'
+
+
+class CrashUnderLoadTest(base.BaseTestCase):
+    """Workers die at random points while clients attach and detach."""
+
+    backend = 'postgresql'
+
+    def test_random_kills_during_a_load(self):
+        url = databases.database_url(self.backend)
+        directory = self.useFixture(fixtures.TempDir()).path
+        port = api_process.free_port()
+        sections = api_process.dev_sections(directory, port, url)
+        sections['DEFAULT']['debug'] = 'false'
+        sections['recovery'] = {'interval': '1'}
+        sections['api']['workers'] = '3'
+        config = api_process.write_config(directory, sections)
+        conf = paste.new_conf(config_files=[config])
+        database = engine.Database(conf.database)
+        self.addCleanup(database.dispose)
+        migration.db_sync(database)
+        databases.empty(database)
+        project = test_concurrency.PROJECT
+        store = networks.NetworkStore(database)
+        vms = [servers.ServerStore(database).create(project, 'vm%d' % i).id
+               for i in range(10)]
+        net = store.create_network(project, 'net')
+        store.create_subnet(net.id, '10.0.0.0/22')
+        ports = [store.create_port(project, net.id)[0].id
+                 for _ in range(20)]
+
+        points = ','.join('%s@0.1' % point for point in sorted(
+            faultpoints.POINTS))
+        self.useFixture(api_process.ApiProcess(
+            config, port, env={faultpoints.ENV: points}))
+        jobs = []
+        for port_id in ports:
+            for vm in vms[:4]:
+                path = '/v2.1/servers/%s/os-interface' % vm
+                jobs.append((port, 'POST', path, {
+                    'interfaceAttachment': {'port_id': port_id}}))
+                jobs.append((port, 'DELETE', '%s/%s' % (path, port_id),
+                             None))
+        answers = test_concurrency.fire(jobs)
+
+        killed = sum(1 for status, _ in answers if status == 0)
+        self.assertGreater(killed, 0)
+        for status, message in answers:
+            self.assertIn(status, (0, 200, 202, 400, 404, 409), message)
+        deadline = time.monotonic() + 30
+        while checker.check(database, False, 300):
+            self.assertLess(time.monotonic(), deadline,
+                            checker.check(database, False, 300))
+            time.sleep(0.5)
