@@ -41,6 +41,8 @@ UNAVAILABLE_STATUSES = (502, 503, 504)
 RETRY_AFTER = 30
 
 BINDING_FAILED = 'binding_failed'
+# Tag of a port created for the id compute reserved (Neutron chooses ids).
+RESERVED_TAG = 'interface-attach-reserved-%s'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +79,7 @@ class NeutronDriver(base.NetworkDriver):
             conf, group, auth=auth)
         self.client = ks_loading.load_adapter_from_conf_options(
             conf, group, session=session, auth=auth)
+        self._tag_on_create = None
         options = conf[group]
         self._read_retries = dict(
             connect_retries=_or_default(options.connect_retries),
@@ -160,6 +163,10 @@ class NeutronDriver(base.NetworkDriver):
                       project_id=server.project_id, admin_state_up=True)
         if fixed_ip is not None:
             values['fixed_ips'] = [{'ip_address': fixed_ip}]
+        if self._can_tag_on_create():
+            # If the answer is lost (a timeout), the rollback's
+            # delete_port(port_id) still finds the port by this tag.
+            values['tags'] = [RESERVED_TAG % port_id]
         try:
             status, body = self._write('POST', '/v2.0/ports',
                                        {'port': values})
@@ -192,7 +199,28 @@ class NeutronDriver(base.NetworkDriver):
                            'port kept changing while being released')
 
     def delete_port(self, port_id):
-        self._write('DELETE', '/v2.0/ports/%s' % port_id, None)
+        """Delete a port by its id, or by the id compute reserved for it."""
+        status, _ = self._write('DELETE', '/v2.0/ports/%s' % port_id, None)
+        if status == 404 and self._can_tag_on_create():
+            _, body = self._get('/v2.0/ports?' + parse.urlencode(
+                {'tags': RESERVED_TAG % port_id, 'fields': 'id'}))
+            for port in body['ports']:
+                LOG.info('Deleting port %(port)s, created for reserved id '
+                         '%(reserved)s', {'port': port['id'],
+                                          'reserved': port_id})
+                self._write('DELETE', '/v2.0/ports/%s' % port['id'], None)
+
+    def _can_tag_on_create(self):
+        """Whether Neutron keeps tags given in a port create.
+
+        That is ML2's ``tag_ports_during_bulk_creation`` extension driver
+        (alias ``tag-ports-during-bulk-creation``, single creates too).
+        """
+        if self._tag_on_create is None:
+            status, _ = self._get(
+                '/v2.0/extensions/tag-ports-during-bulk-creation')
+            self._tag_on_create = status == 200
+        return self._tag_on_create
 
     # HTTP
 
