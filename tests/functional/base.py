@@ -33,6 +33,7 @@ FAULT_NAMES = {
     405: 'badMethod',
     409: 'conflictingRequest',
     413: 'overLimit',
+    415: 'badMediaType',
     500: 'computeFault',
     501: 'notImplemented',
     503: 'serviceUnavailable',
