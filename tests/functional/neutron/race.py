@@ -16,34 +16,21 @@ it was read (see CompareAndSwapTests).
 """
 
 import concurrent.futures
-import configparser
-import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 import uuid
 
 from interface_attach.api import paste
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import servers
+from tests import api_process
 from tests.functional.neutron import fixtures as neutron_fixtures
 
 APIS = 2
 SERVERS_PER_API = 4
 ROUNDS = 3
-
-
-def write_config(directory, **sections):
-    parser = configparser.ConfigParser()
-    parser.read_dict(sections)
-    path = os.path.join(directory, 'interface-attach.conf')
-    with open(path, 'w') as f:
-        parser.write(f)
-    return path
 
 
 def create_servers(url, project, count):
@@ -60,72 +47,26 @@ def create_servers(url, project, count):
         database.dispose()
 
 
-class ApiProcess:
-    """interface-attach-api on 127.0.0.1, two workers."""
+def start_api(test, directory, database_url, neutron_url):
+    """interface-attach-api on 127.0.0.1, two workers; its port."""
+    port = api_process.free_port()
+    config = api_process.write_config(directory, {
+        'DEFAULT': {'log_file': os.path.join(directory, 'api.log'),
+                    'debug': 'false'},
+        'api': {'bind_host': '127.0.0.1', 'bind_port': str(port),
+                'workers': '2', 'auth_strategy': 'noauth'},
+        'database': {'connection': database_url},
+        'network': {'driver': 'neutron'},
+        'neutron': {'auth_type': 'none', 'endpoint_override': neutron_url}})
+    test.useFixture(api_process.ApiProcess(config, port))
+    return port
 
-    def __init__(self, test, directory, database_url, neutron_url):
-        self.dir = directory
-        self.port = neutron_fixtures.free_port()
-        self.config = write_config(
-            directory,
-            DEFAULT={'log_file': os.path.join(directory, 'api.log'),
-                     'debug': 'false'},
-            api={'bind_host': '127.0.0.1', 'bind_port': str(self.port),
-                 'workers': '2', 'auth_strategy': 'noauth'},
-            database={'connection': database_url},
-            network={'driver': 'neutron'},
-            neutron={'auth_type': 'none', 'endpoint_override': neutron_url})
-        self.process = subprocess.Popen(
-            [sys.executable, '-m', 'interface_attach.cmd.api',
-             '--config-file', self.config],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        test.addCleanup(self.stop)
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def wait_until_listening(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError('interface-attach-api exited: %s'
-                                     % self.log())
-            try:
-                self.request('GET', '/')
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError('interface-attach-api did not listen')
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, 'api.log')) as f:
-                return f.read()
-        except OSError:
-            return ''
-
-    def request(self, method, path, body=None, token=None):
-        conn = http.client.HTTPConnection('127.0.0.1', self.port,
-                                          timeout=60)
-        headers = {'Accept': 'application/json'}
-        if token:
-            headers['X-Auth-Token'] = token
-        if body is not None:
-            headers['Content-Type'] = 'application/json'
-        try:
-            conn.request(method, path, body=body and json.dumps(body),
-                         headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        return response.status, json.loads(data) if data else None
+def call(port, method, path, body=None, token=None):
+    status, _, answer = api_process.request(
+        port, method, path, body and json.dumps(body), token=token,
+        timeout=60)
+    return status, answer
 
 
 class RaceTests:
@@ -141,10 +82,8 @@ class RaceTests:
             directory = os.path.join(self.neutron.dir, 'api-%s-%d' % (
                 project[:8], i))
             os.makedirs(directory)
-            apis.append(ApiProcess(self, directory, database.url,
-                                   self.neutron.url))
-        for api in apis:
-            api.wait_until_listening()
+            apis.append(start_api(self, directory, database.url,
+                                  self.neutron.url))
         network, _ = self.neutron.create_network(project)
         # Servers spread over the two API processes.
         attempts = [(apis[i % APIS], server)
@@ -157,8 +96,8 @@ class RaceTests:
             def attach(api_server, port_id=port['id'], barrier=barrier):
                 api, server = api_server
                 barrier.wait()
-                return api.request(
-                    'POST', '/v2/%s/servers/%s/os-interface'
+                return call(
+                    api, 'POST', '/v2/%s/servers/%s/os-interface'
                     % (project, server),
                     {'interfaceAttachment': {'port_id': port_id}}, token)
 
@@ -184,15 +123,15 @@ class RaceTests:
                  neutron_port['binding:vif_type']))
             # Only the winner lists the port, in either deployment.
             for api, server in attempts:
-                _, body = api.request(
-                    'GET', '/v2/%s/servers/%s/os-interface'
+                _, body = call(
+                    api, 'GET', '/v2/%s/servers/%s/os-interface'
                     % (project, server), token=token)
                 listed = [a['port_id'] for a in body['interfaceAttachments']]
                 self.assertEqual(
                     port['id'] in listed, server == winner,
                     (server, listed))
             # Free the winner for the next round.
-            status, _ = winner_api.request(
-                'DELETE', '/v2/%s/servers/%s/os-interface/%s'
+            status, _ = call(
+                winner_api, 'DELETE', '/v2/%s/servers/%s/os-interface/%s'
                 % (project, winner, port['id']), token=token)
             self.assertEqual(202, status)
