@@ -5,11 +5,20 @@ test cuts (every connection reset, new ones refused) and restores, with
 no restart of the service in between.
 """
 
+import threading
 import time
 
+import fixtures
+from oslotest import base
 import sqlalchemy as sa
 
+from interface_attach.api import paste
 from interface_attach import checker
+from interface_attach.db import engine
+from interface_attach.db import migration
+from interface_attach.db import networks
+from interface_attach.db import servers
+from tests import api_process
 from tests import databases
 from tests import fixtures as ia_fixtures
 from tests.functional import base as functional
@@ -70,3 +79,96 @@ class DatabaseOutageTest(functional.FunctionalTestCase):
 
 class DatabaseOutageMySQLTest(DatabaseOutageTest):
     backend = 'mysql'
+
+
+class DatabaseOutageUnderLoadTest(base.BaseTestCase):
+    """The database lost while clients hammer a real API process."""
+
+    backend = 'postgresql'
+
+    def test_outage_under_load(self):
+        url = sa.engine.make_url(databases.database_url(self.backend))
+        proxy = self.useFixture(tcp_proxy.TcpProxy(url.host, url.port))
+        proxied = url.set(host='127.0.0.1', port=proxy.port)
+        directory = self.useFixture(fixtures.TempDir()).path
+        port = api_process.free_port()
+        sections = api_process.dev_sections(
+            directory, port, proxied.render_as_string(hide_password=False))
+        sections['DEFAULT']['debug'] = 'false'
+        sections['api']['demo_data_on_start'] = 'false'
+        # Operations a failed undo leaves are recovered after 5 s.
+        sections['recovery'] = {'interval': '1', 'stale_after': '5'}
+        config = api_process.write_config(directory, sections)
+        conf = paste.new_conf(config_files=[config])
+        database = engine.Database(conf.database)
+        self.addCleanup(database.dispose)
+        migration.db_sync(database)
+        databases.empty(database)
+        store = networks.NetworkStore(database)
+        vms = [servers.ServerStore(database).create(
+            functional.PROJECT, 'vm%d' % i).id for i in range(8)]
+        net = store.create_network(functional.PROJECT, 'net')
+        store.create_subnet(net.id, '10.0.0.0/22')
+        self.useFixture(api_process.ApiProcess(config, port))
+
+        results = []
+        stop = threading.Event()
+
+        def client(vm):
+            path = '/v2.1/servers/%s/os-interface' % vm
+            while not stop.is_set():
+                for method, target, body in (
+                        ('POST', path, '{"interfaceAttachment": {}}'),
+                        ('GET', path, None)):
+                    started = time.monotonic()
+                    try:
+                        status, _, answer = api_process.request(
+                            port, method, target, body,
+                            token=functional.member(), timeout=60)
+                    except OSError as e:
+                        status, answer = 0, repr(e)
+                    results.append((time.monotonic(), status,
+                                    time.monotonic() - started, answer))
+                    if method == 'POST' and status == 200:
+                        api_process.request(
+                            port, 'DELETE', '%s/%s' % (
+                                path, answer['interfaceAttachment'][
+                                    'port_id']),
+                            token=functional.member(), timeout=60)
+        threads = [threading.Thread(target=client, args=(vm,))
+                   for vm in vms]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(3)
+            cut_at = time.monotonic()
+            proxy.cut()
+            time.sleep(5)
+            proxy.restore()
+            restored_at = time.monotonic()
+            time.sleep(5)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+
+        # A 400 is a server already on the network: its detach failed
+        # with a 503 during the outage, so the port is still attached.
+        for _, status, _, answer in results:
+            self.assertIn(status, (200, 400, 503), answer)
+            if status == 400:
+                self.assertIn('is duplicated', answer['badRequest'][
+                    'message'])
+        self.assertLess(max(took for _, _, took, _ in results), BOUND)
+        during = [status for at, status, _, _ in results
+                  if cut_at + 1 < at < restored_at]
+        self.assertIn(503, during)
+        after = [status for at, status, _, _ in results
+                 if at > restored_at + 2]
+        self.assertIn(200, after)
+        self.assertNotIn(503, after)
+        deadline = time.monotonic() + 30
+        while checker.check(database, False, 5):
+            self.assertLess(time.monotonic(), deadline,
+                            checker.check(database, False, 5))
+            time.sleep(1)
