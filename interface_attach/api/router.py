@@ -129,5 +129,8 @@ class Router:
                                             context=context.project_id)
         context.is_admin = self.services.policy.is_admin(context)
         args = {k: v for k, v in match.items() if k not in self._ROUTE_KEYS}
-        return handler(self.services, Call(req, context, surface, version),
-                       **args)
+        call = Call(req, context, surface, version)
+        if req.method == 'GET':
+            with self.services.database.snapshot():
+                return handler(self.services, call, **args)
+        return handler(self.services, call, **args)
