@@ -130,9 +130,8 @@ def _servers_stuck_in_a_task(conn, stale_after):
 def _abandoned_operations(conn, stale_after):
     rows = conn.execute(sa.select(_att).where(
         _att.c.state.in_(('attaching', 'detaching'))))
-    judge = recovery.Recovery(compute=None, stale_after=stale_after)
     for row in rows:
-        if judge.abandoned(row):
+        if recovery.abandoned(row, stale_after):
             yield ('port %s is held by a %s of server %s that no longer '
                    'runs (%s); run recovery'
                    % (row.port_id, _OPERATION[row.state], row.server_id,

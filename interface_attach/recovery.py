@@ -47,23 +47,24 @@ def owner_is_dead(owner, hostname=None):
     return not _process_alive(int(pid))
 
 
+def abandoned(row, stale_after):
+    """Whether an in-flight attachment row's operation no longer runs."""
+    moved = row.updated_at or row.created_at
+    return (owner_is_dead(row.owner)
+            or (timeutils.utcnow() - moved).total_seconds() > stale_after)
+
+
 class Recovery:
 
     def __init__(self, compute, stale_after):
         self.compute = compute
         self.stale_after = stale_after
 
-    def abandoned(self, row, now=None):
-        now = now or timeutils.utcnow()
-        moved = row.updated_at or row.created_at
-        return (owner_is_dead(row.owner)
-                or (now - moved).total_seconds() > self.stale_after)
-
     def run(self):
         """One pass; the number of operations finished or undone."""
         recovered = 0
         for row in self.compute.attachments.in_flight():
-            if self.abandoned(row) and self._recover(row):
+            if abandoned(row, self.stale_after) and self._recover(row):
                 recovered += 1
         return recovered
 
