@@ -98,10 +98,20 @@ class ApiProcess(fixtures.Fixture):
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
-    def workers(self):
-        return subprocess.run(
-            ['ps', '-o', 'pid=', '--ppid', str(self.process.pid)],
-            capture_output=True, text=True).stdout.split()
+    def workers(self, expected=None, timeout=10):
+        """The worker pids; with ``expected``, once that many run.
+
+        The master forks its workers one after another, and the first may
+        answer before the last is born.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = subprocess.run(
+                ['ps', '-o', 'pid=', '--ppid', str(self.process.pid)],
+                capture_output=True, text=True).stdout.split()
+            if expected in (None, len(pids)) or time.monotonic() > deadline:
+                return pids
+            time.sleep(0.1)
 
     def _kill(self):
         if self.process.poll() is None:

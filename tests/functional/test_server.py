@@ -48,7 +48,7 @@ class ApiServerTest(base.BaseTestCase):
                          body['interfaceAttachment']['net_id'])
         self.assertEqual(headers['x-compute-request-id'],
                          headers['x-openstack-request-id'])
-        self.assertEqual(2, len(self.server.workers()))
+        self.assertEqual(2, len(self.server.workers(expected=2)))
 
         status, _, body = self.request(EXAMPLE_BODY)
         self.assertEqual(400, status)
