@@ -37,9 +37,9 @@ class Database:
             # oslo.db yields to eventlet on every checkin; we run no
             # eventlet, and the sleep(0) was a tenth of a request.
             thread_checkin=False)
-        self._immediate = self.engine.dialect.name == 'sqlite'
+        self._sqlite = self.engine.dialect.name == 'sqlite'
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
-        if self._immediate:
+        if self._sqlite:
             _configure_sqlite(self.engine, database_conf)
 
     @contextlib.contextmanager
@@ -49,7 +49,7 @@ class Database:
         if shared is not None:
             yield shared
             return
-        with _unavailable_is_503(), self.engine.begin() as conn:
+        with self._transaction('BEGIN') as conn:
             yield conn
 
     @contextlib.contextmanager
@@ -66,18 +66,21 @@ class Database:
             finally:
                 self._snapshot.reset(token)
 
-    @contextlib.contextmanager
     def writer(self):
-        if not self._immediate:
-            with _unavailable_is_503(), self.engine.begin() as conn:
-                yield conn
-            return
+        """A write transaction; on SQLite it takes the write lock first."""
+        return self._transaction('BEGIN IMMEDIATE')
+
+    @contextlib.contextmanager
+    def _transaction(self, sqlite_begin):
         with _unavailable_is_503(), self.engine.connect() as conn:
-            # oslo.db's "begin" listener emits a plain BEGIN unless the
-            # connection says a transaction is open: say so, and take the
-            # write lock up front.
-            conn.info['in_transaction'] = True
-            conn.exec_driver_sql('BEGIN IMMEDIATE')
+            if self._sqlite:
+                # oslo.db's "begin" listener would run a plain BEGIN through
+                # the whole statement path (a tenth of a show) unless the
+                # connection says a transaction is open: say so, and begin
+                # on the driver's connection.
+                conn.info['in_transaction'] = True
+                conn.connection.dbapi_connection.execute(sqlite_begin)
+            conn.begin()
             try:
                 yield conn
             except BaseException:
