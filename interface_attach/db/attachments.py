@@ -23,6 +23,29 @@ from interface_attach import exception
 _attachments = tables.interface_attachments
 IN_FLIGHT = ('attaching', 'detaching')
 
+# Statements of the request path, built once: SQLAlchemy then reuses their
+# compiled form and cache key. Parameters named after a column set it; the
+# "b_" ones select the row.
+_col = _attachments.c
+_INSERT = sa.insert(_attachments)
+_UPDATE_OWNED = sa.update(_attachments).where(
+    _col.port_id == sa.bindparam('b_port_id'),
+    _col.owner == sa.bindparam('b_owner'))
+_GET = sa.select(_attachments).where(
+    _col.port_id == sa.bindparam('port_id'),
+    _col.server_id == sa.bindparam('server_id'),
+    _col.state == 'attached')
+_START_DETACH = sa.update(_attachments).where(
+    _col.port_id == sa.bindparam('b_port_id'),
+    _col.server_id == sa.bindparam('b_server_id'),
+    _col.state == 'attached')
+_REMOVE = sa.delete(_attachments).where(
+    _col.port_id == sa.bindparam('port_id'),
+    _col.owner == sa.bindparam('owner'))
+_LIST_FOR_SERVER = sa.select(_attachments).where(
+    _col.server_id == sa.bindparam('server_id'),
+    _col.state == 'attached').order_by(_col.created_at)
+
 
 def new_owner():
     """A token naming this process and one operation."""
@@ -46,13 +69,13 @@ class AttachmentStore:
         """
         guard = None if self._allow_duplicate_networks else network_id
         try:
+            now = timeutils.utcnow()
             with self._db.writer() as conn:
-                conn.execute(sa.insert(_attachments).values(
+                conn.execute(_INSERT, dict(
                     port_id=port_id, server_id=server_id,
                     network_id=network_id, network_guard=guard,
                     port_created=port_created, tag=tag, state='attaching',
-                    owner=owner, created_at=timeutils.utcnow(),
-                    updated_at=timeutils.utcnow()))
+                    owner=owner, created_at=now, updated_at=now))
         except db_exc.DBDuplicateEntry as e:
             if 'network_guard' in (e.columns or []):
                 raise exception.NetworkDuplicated(
@@ -75,13 +98,10 @@ class AttachmentStore:
         self._update_owned(port_id, owner, {'port_id': new_port_id})
 
     def _update_owned(self, port_id, owner, values):
-        values = dict(values, updated_at=timeutils.utcnow())
+        values = dict(values, updated_at=timeutils.utcnow(),
+                      b_port_id=port_id, b_owner=owner)
         with self._db.writer() as conn:
-            result = conn.execute(
-                sa.update(_attachments)
-                .where(_attachments.c.port_id == port_id,
-                       _attachments.c.owner == owner)
-                .values(**values))
+            result = conn.execute(_UPDATE_OWNED, values)
         if result.rowcount != 1:
             raise exception.OperationTakenOver(port_id=port_id)
 
@@ -91,10 +111,8 @@ class AttachmentStore:
         :raises PortNotAttached: that port is not attached to that server.
         """
         with self._db.reader() as conn:
-            row = conn.execute(sa.select(_attachments).where(
-                _attachments.c.port_id == port_id,
-                _attachments.c.server_id == server_id,
-                _attachments.c.state == 'attached')).first()
+            row = conn.execute(_GET, {'port_id': port_id,
+                                      'server_id': server_id}).first()
         if row is None:
             raise exception.PortNotAttached(server_id=server_id,
                                             port_id=port_id)
@@ -106,13 +124,10 @@ class AttachmentStore:
         :raises PortNotAttached: not attached (or another detach runs).
         """
         with self._db.writer() as conn:
-            result = conn.execute(
-                sa.update(_attachments)
-                .where(_attachments.c.port_id == port_id,
-                       _attachments.c.server_id == server_id,
-                       _attachments.c.state == 'attached')
-                .values(state='detaching', owner=owner,
-                        updated_at=timeutils.utcnow()))
+            result = conn.execute(_START_DETACH, dict(
+                state='detaching', owner=owner,
+                updated_at=timeutils.utcnow(), b_port_id=port_id,
+                b_server_id=server_id))
         if result.rowcount != 1:
             raise exception.PortNotAttached(server_id=server_id,
                                             port_id=port_id)
@@ -120,15 +135,13 @@ class AttachmentStore:
     def remove(self, port_id, owner):
         """Delete the row, if ``owner`` still owns it."""
         with self._db.writer() as conn:
-            conn.execute(sa.delete(_attachments).where(
-                _attachments.c.port_id == port_id,
-                _attachments.c.owner == owner))
+            conn.execute(_REMOVE, {'port_id': port_id, 'owner': owner})
 
     def in_flight(self):
         """Rows of attaches and detaches that have not finished."""
         with self._db.reader() as conn:
             return conn.execute(sa.select(_attachments).where(
-                _attachments.c.state.in_(IN_FLIGHT))).all()
+                _col.state.in_(IN_FLIGHT))).all()
 
     def take_over(self, row, owner):
         """Become the owner of an in-flight row; False if someone else did.
@@ -137,18 +150,13 @@ class AttachmentStore:
         only one recoverer wins, and the old owner's later writes all fail.
         """
         with self._db.writer() as conn:
-            result = conn.execute(
-                sa.update(_attachments)
-                .where(_attachments.c.port_id == row.port_id,
-                       _attachments.c.owner == row.owner)
-                .values(owner=owner, updated_at=timeutils.utcnow()))
+            result = conn.execute(_UPDATE_OWNED, dict(
+                owner=owner, updated_at=timeutils.utcnow(),
+                b_port_id=row.port_id, b_owner=row.owner))
         return result.rowcount == 1
 
     def list_for_server(self, server_id):
         """The confirmed attachments of a server, oldest first."""
         with self._db.reader() as conn:
-            return conn.execute(
-                sa.select(_attachments)
-                .where(_attachments.c.server_id == server_id,
-                       _attachments.c.state == 'attached')
-                .order_by(_attachments.c.created_at)).all()
+            return conn.execute(_LIST_FOR_SERVER,
+                                {'server_id': server_id}).all()

@@ -23,6 +23,33 @@ _subnets = tables.subnets
 _ports = tables.ports
 _ips = tables.ip_allocations
 
+# Statements of the request path, built once: SQLAlchemy then reuses their
+# compiled form and cache key. Parameters named after a column set it; the
+# "b_" ones select the row.
+_GET_NETWORK = sa.select(_networks).where(
+    _networks.c.id == sa.bindparam('network_id'))
+_PORTS = sa.select(_ports).order_by(_ports.c.created_at, _ports.c.id)
+_PORT_BY_ID = _PORTS.where(_ports.c.id == sa.bindparam('port_id'))
+_PORTS_BY_DEVICE = _PORTS.where(
+    _ports.c.device_id == sa.bindparam('device_id'))
+_IPS_OF_PORTS = (
+    sa.select(_ips.c.port_id, _ips.c.subnet_id, _ips.c.ip_address)
+    .select_from(_ips.join(_subnets))
+    .where(_ips.c.port_id.in_(sa.bindparam('port_ids', expanding=True)))
+    .order_by(_subnets.c.ip_version, _subnets.c.created_at))
+_SUBNETS_OF_NETWORK = sa.select(_subnets).where(
+    _subnets.c.network_id == sa.bindparam('network_id')).order_by(
+        _subnets.c.ip_version, _subnets.c.created_at)
+_ADDRESSES_OF_SUBNET = sa.select(_ips.c.ip_address).where(
+    _ips.c.subnet_id == sa.bindparam('subnet_id'))
+_INSERT_PORT = sa.insert(_ports)
+_INSERT_IP = sa.insert(_ips)
+_UPDATE_PORT_OF_DEVICE = sa.update(_ports).where(
+    _ports.c.id == sa.bindparam('b_port_id'),
+    _ports.c.device_id == sa.bindparam('b_device_id'))
+_DELETE_IPS_OF_PORT = sa.delete(_ips).where(
+    _ips.c.port_id == sa.bindparam('port_id'))
+
 MAC_PREFIX = 'fa:16:3e'
 _ALLOCATION_ATTEMPTS = 10
 
@@ -51,8 +78,8 @@ class NetworkStore:
 
     def get_network(self, network_id):
         with self._db.reader() as conn:
-            row = conn.execute(sa.select(_networks).where(
-                _networks.c.id == network_id)).first()
+            row = conn.execute(_GET_NETWORK,
+                               {'network_id': network_id}).first()
         if row is None:
             raise exception.NetworkNotFound(network_id=network_id)
         return row
@@ -165,22 +192,21 @@ class NetworkStore:
 
     def _insert_port(self, conn, port_id, project_id, network_id, fixed_ip,
                      device_id, device_owner, status):
-        subnets = conn.execute(sa.select(_subnets).where(
-            _subnets.c.network_id == network_id).order_by(
-                _subnets.c.ip_version, _subnets.c.created_at)).all()
+        subnets = conn.execute(_SUBNETS_OF_NETWORK,
+                               {'network_id': network_id}).all()
         if fixed_ip is not None:
             addresses = [self._requested_address(conn, subnets, network_id,
                                                  fixed_ip)]
         else:
             addresses = [(subnet.id, self._free_address(conn, subnet))
                          for subnet in subnets]
-        conn.execute(sa.insert(_ports).values(
+        conn.execute(_INSERT_PORT, dict(
             id=port_id, project_id=project_id, network_id=network_id,
             mac_address=generate_mac(), device_id=device_id,
             device_owner=device_owner, status=status,
             created_at=timeutils.utcnow()))
         for subnet_id, address in addresses:
-            conn.execute(sa.insert(_ips).values(
+            conn.execute(_INSERT_IP, dict(
                 subnet_id=subnet_id, ip_address=address, port_id=port_id))
 
     @staticmethod
@@ -204,8 +230,8 @@ class NetworkStore:
 
     @staticmethod
     def _free_address(conn, subnet):
-        taken = set(conn.execute(sa.select(_ips.c.ip_address).where(
-            _ips.c.subnet_id == subnet.id)).scalars())
+        taken = set(conn.execute(_ADDRESSES_OF_SUBNET,
+                                 {'subnet_id': subnet.id}).scalars())
         if subnet.gateway_ip:
             taken.add(subnet.gateway_ip)
         net = netaddr.IPNetwork(subnet.cidr)
@@ -227,24 +253,13 @@ class NetworkStore:
     def list_ports_with_ips(self, port_id=None, device_id=None,
                             network_id=None):
         """[(port row, fixed IPs)] in two queries, however many ports."""
-        query = sa.select(_ports).order_by(_ports.c.created_at, _ports.c.id)
-        if port_id is not None:
-            query = query.where(_ports.c.id == port_id)
-        if network_id is not None:
-            query = query.where(_ports.c.network_id == network_id)
-        if device_id is not None:
-            query = query.where(_ports.c.device_id == device_id)
+        query, params = _ports_query(port_id, device_id, network_id)
         with self._db.reader() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query, params).all()
             if not rows:
                 return []
-            ips = conn.execute(
-                sa.select(_ips.c.port_id, _ips.c.subnet_id,
-                          _ips.c.ip_address)
-                .select_from(_ips.join(_subnets))
-                .where(_ips.c.port_id.in_([row.id for row in rows]))
-                .order_by(_subnets.c.ip_version, _subnets.c.created_at)
-            ).all()
+            ips = conn.execute(_IPS_OF_PORTS, {
+                'port_ids': [row.id for row in rows]}).all()
         by_port = {row.id: [] for row in rows}
         for ip in ips:
             by_port[ip.port_id].append(
@@ -257,11 +272,10 @@ class NetworkStore:
         :raises PortInUse: the port was not free.
         """
         with self._db.writer() as conn:
-            result = conn.execute(
-                sa.update(_ports)
-                .where(_ports.c.id == port_id, _ports.c.device_id == '')
-                .values(device_id=device_id, device_owner=device_owner,
-                        status=status, updated_at=timeutils.utcnow()))
+            result = conn.execute(_UPDATE_PORT_OF_DEVICE, dict(
+                device_id=device_id, device_owner=device_owner,
+                status=status, updated_at=timeutils.utcnow(),
+                b_port_id=port_id, b_device_id=''))
         if result.rowcount != 1:
             self.get_port(port_id)
             raise exception.PortInUse(port_id=port_id)
@@ -269,12 +283,10 @@ class NetworkStore:
     def release_port(self, port_id, device_id):
         """Unbind a port if, and only if, ``device_id`` holds it."""
         with self._db.writer() as conn:
-            conn.execute(
-                sa.update(_ports)
-                .where(_ports.c.id == port_id,
-                       _ports.c.device_id == device_id)
-                .values(device_id='', device_owner='', status='DOWN',
-                        updated_at=timeutils.utcnow()))
+            conn.execute(_UPDATE_PORT_OF_DEVICE, dict(
+                device_id='', device_owner='', status='DOWN',
+                updated_at=timeutils.utcnow(), b_port_id=port_id,
+                b_device_id=device_id))
 
     def set_device_status(self, device_id, status):
         with self._db.writer() as conn:
@@ -292,7 +304,7 @@ class NetworkStore:
             query = sa.delete(_ports).where(_ports.c.id == port_id)
             if not bound_ok:
                 query = query.where(_ports.c.device_id == '')
-            conn.execute(sa.delete(_ips).where(_ips.c.port_id == port_id))
+            conn.execute(_DELETE_IPS_OF_PORT, {'port_id': port_id})
             result = conn.execute(query)
             if result.rowcount != 1:
                 # Undo the address release by aborting the transaction.
@@ -305,3 +317,23 @@ class NetworkStore:
         if exists is None:
             raise exception.PortNotFound(port_id=port_id)
         raise exception.PortInUse(port_id=port_id)
+
+
+def _ports_query(port_id, device_id, network_id):
+    """The ports query for these filters, and its parameters.
+
+    The two the request path uses (one port, a server's ports) are built
+    once; the operator CLI's combinations are built when asked.
+    """
+    if network_id is None:
+        if port_id is not None and device_id is None:
+            return _PORT_BY_ID, {'port_id': port_id}
+        if device_id is not None and port_id is None:
+            return _PORTS_BY_DEVICE, {'device_id': device_id}
+    query = _PORTS
+    for column, value in ((_ports.c.id, port_id),
+                          (_ports.c.device_id, device_id),
+                          (_ports.c.network_id, network_id)):
+        if value is not None:
+            query = query.where(column == value)
+    return query, {}

@@ -9,6 +9,9 @@ from interface_attach import exception
 
 _servers = tables.servers
 _LIVE = _servers.c.deleted_at.is_(None)
+# Built once: SQLAlchemy then reuses its compiled form and cache key.
+_GET = sa.select(_servers).where(_servers.c.id == sa.bindparam('server_id'),
+                                 _LIVE)
 
 
 class ServerStore:
@@ -18,9 +21,7 @@ class ServerStore:
 
     def get(self, server_id):
         with self._db.reader() as conn:
-            row = conn.execute(
-                sa.select(_servers).where(_servers.c.id == server_id, _LIVE)
-            ).first()
+            row = conn.execute(_GET, {'server_id': server_id}).first()
         if row is None:
             raise exception.ServerNotFound(server_id=server_id)
         return row
