@@ -8,7 +8,12 @@ to the server) or the exact fault, with the store untouched.
 """
 
 import json
+import os
+import time
 
+import fixtures
+
+from interface_attach import policy
 from tests.functional import base
 
 DENIED = ("Policy doesn't allow os_compute_api:os-attach-interfaces:create "
@@ -121,3 +126,31 @@ class TestCreatePolicy(base.FunctionalTestCase):
 
 
 base.add_row_tests(TestCreatePolicy, ROWS, _row_test)
+
+
+class TestPolicyFileChanges(base.FunctionalTestCase):
+    """A changed policy file takes effect at the next look, decisions too."""
+
+    def test_changed_rule_applies_after_the_reload_interval(self):
+        service = self.start_service(
+            policy=policy_yaml({CREATE: 'role:member'}))
+        w = self.make_world()
+        first = self.attach(w.server, {'interfaceAttachment': {}},
+                            token=w.fill(MEMBER))
+        # Allowed: the failure is the one after the policy check.
+        self.assertNotEqual(403, first.status_int, first.text)
+
+        path = service.dir + '/policy.yaml'
+        with open(path, 'w') as f:
+            f.write(policy_yaml({CREATE: 'role:admin'})[1])
+        # A later modification time, and a clock past the next look.
+        stat = os.stat(path)
+        os.utime(path, (stat.st_atime + 10, stat.st_mtime + 10))
+        later = time.monotonic() + policy.RELOAD_CHECK_INTERVAL + 1
+        self.useFixture(fixtures.MockPatch(
+            'interface_attach.policy.time.monotonic', return_value=later))
+
+        second = self.attach(w.server,
+                             {'interfaceAttachment': {'port_id': w.port}},
+                             token=w.fill(MEMBER))
+        self.assertFault(second, 403, DENIED)
