@@ -30,6 +30,8 @@ def requested_version(headers):
     :raises InvalidVersion: malformed (400).
     :raises VersionNotSupported: outside MIN_VERSION..MAX_VERSION (406).
     """
+    if HEADER not in headers and LEGACY_HEADER not in headers:
+        return MIN_VERSION
     value = microversion_parse.get_version(
         headers, SERVICE_TYPE, legacy_headers=[LEGACY_HEADER])
     if value is None:

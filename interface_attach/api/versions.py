@@ -5,7 +5,7 @@ one. None needs a token: keystoneauth discovers before it authenticates.
 The ``VersionsFilter`` answers them in front of authentication.
 """
 
-import webob.dec
+import webob
 
 from interface_attach.api import faults
 from interface_attach.api import microversion
@@ -18,6 +18,7 @@ V21 = {'id': 'v2.1', 'status': 'CURRENT',
        'updated': '2013-07-23T11:33:21Z', 'path': 'v2.1'}
 
 DOCUMENTS = {'/v2': V2, '/v2/': V2, '/v2.1': V21, '/v2.1/': V21}
+_HEADER = microversion.HEADER.lower()
 
 
 def _summary(version, base_url):
@@ -54,29 +55,37 @@ class VersionsFilter:
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        if req.method in ('GET', 'HEAD'):
-            if req.path_info == '/':
-                return versions_response(req.application_url)
-            if req.path_info in DOCUMENTS:
-                version = DOCUMENTS[req.path_info]
-                response = version_response(version, req.application_url)
-                if version is V21:
-                    response.headers.update(microversion.response_headers(
-                        _discovery_version(req)))
-                return response
-        response = req.get_response(self.application)
-        if (req.path_info.startswith('/v2.1')
-                and microversion.HEADER not in response.headers):
+    def __call__(self, environ, start_response):
+        path = environ.get('PATH_INFO', '')
+        if environ['REQUEST_METHOD'] in ('GET', 'HEAD') and (
+                path == '/' or path in DOCUMENTS):
+            return self._document(webob.Request(environ))(environ,
+                                                           start_response)
+        if not path.startswith('/v2.1'):
+            return self.application(environ, start_response)
+
+        def start(status, headers, exc_info=None):
+            if not any(name.lower() == _HEADER for name, _ in headers):
+                version = _discovery_version(webob.Request(environ).headers)
+                headers.extend(microversion.response_headers(version).items())
+            return start_response(status, headers, exc_info)
+        return self.application(environ, start)
+
+    @staticmethod
+    def _document(req):
+        if req.path_info == '/':
+            return versions_response(req.application_url)
+        version = DOCUMENTS[req.path_info]
+        response = version_response(version, req.application_url)
+        if version is V21:
             response.headers.update(microversion.response_headers(
-                _discovery_version(req)))
+                _discovery_version(req.headers)))
         return response
 
 
-def _discovery_version(req):
+def _discovery_version(headers):
     """Echo a valid requested version, else the minimum; never fail."""
     try:
-        return microversion.requested_version(req.headers)
+        return microversion.requested_version(headers)
     except Exception:
         return microversion.MIN_VERSION

@@ -6,7 +6,6 @@ confirmed.
 """
 
 from oslo_context import context
-import webob.dec
 
 from interface_attach.api import faults
 from interface_attach import context as ia_context
@@ -17,10 +16,10 @@ class ContextMiddleware:
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        if req.headers.get('X-Identity-Status') != 'Confirmed':
-            return faults.fault_response(401, faults.UNAUTHORIZED)
-        req.environ[ia_context.ENVIRON_KEY] = (
-            context.RequestContext.from_environ(req.environ))
-        return req.get_response(self.application)
+    def __call__(self, environ, start_response):
+        if environ.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed':
+            response = faults.fault_response(401, faults.UNAUTHORIZED)
+            return response(environ, start_response)
+        environ[ia_context.ENVIRON_KEY] = (
+            context.RequestContext.from_environ(environ))
+        return self.application(environ, start_response)

@@ -7,7 +7,7 @@ shape, so clients see one error format.
 """
 
 from oslo_log import log as logging
-import webob.dec
+import webob
 import webob.exc
 
 from interface_attach.api import faults
@@ -27,20 +27,31 @@ class FaultWrapper:
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
         try:
-            response = req.get_response(self.application)
+            status, headers, app_iter = webob.Request(
+                environ).call_application(self.application)
         except webob.exc.HTTPException as e:
-            return faults.fault_response(e.code, e.detail or e.explanation)
+            response = faults.fault_response(e.code,
+                                             e.detail or e.explanation)
+            return response(environ, start_response)
         except Exception:
-            LOG.exception('Unexpected error in %s %s', req.method,
-                          req.path_info)
-            return faults.fault_response(500, faults.SERVER_ERROR)
-        if response.status_int >= 400 and not faults.is_fault(response):
-            headers = {name: response.headers[name] for name in _KEPT_HEADERS
-                       if name in response.headers}
-            return faults.fault_response(response.status_int,
-                                         faults.message_of(response),
-                                         headers=headers)
-        return response
+            LOG.exception('Unexpected error in %s %s',
+                          environ.get('REQUEST_METHOD'),
+                          environ.get('PATH_INFO'))
+            response = faults.fault_response(500, faults.SERVER_ERROR)
+            return response(environ, start_response)
+        if int(status.split(' ', 1)[0]) < 400:
+            # Plain WSGI for the common case: a webob response costs more
+            # than the rest of this filter.
+            start_response(status, headers)
+            return app_iter
+        response = webob.Response(status=status, headerlist=headers,
+                                  app_iter=app_iter)
+        if not faults.is_fault(response):
+            kept = {name: response.headers[name] for name in _KEPT_HEADERS
+                    if name in response.headers}
+            response = faults.fault_response(response.status_int,
+                                             faults.message_of(response),
+                                             headers=kept)
+        return response(environ, start_response)

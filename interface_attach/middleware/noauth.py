@@ -10,8 +10,6 @@ never be spoofed. The filter refuses to load unless ``[api] auth_strategy
 = noauth``.
 """
 
-import webob.dec
-
 from interface_attach.api import faults
 
 # The headers keystonemiddleware sets; a client must never set them.
@@ -24,6 +22,10 @@ IDENTITY_HEADERS = (
     + ['X-Service-%s' % name for name in _IDENTITY]
     + ['X-Service-Catalog', 'X-Tenant-Id', 'X-Tenant-Name', 'X-Tenant',
        'X-User', 'X-Role'])
+
+# The same, as WSGI environ keys.
+_IDENTITY_KEYS = ['HTTP_' + name.upper().replace('-', '_')
+                  for name in IDENTITY_HEADERS]
 
 IMPLIED_ROLES = {'admin': ['member'], 'member': ['reader']}
 DEFAULT_ROLES = ['member']
@@ -58,19 +60,19 @@ class NoAuth:
     def __init__(self, application):
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        for header in IDENTITY_HEADERS:
-            req.headers.pop(header, None)
-        identity = parse_token(req.headers.get('X-Auth-Token', ''))
+    def __call__(self, environ, start_response):
+        for key in _IDENTITY_KEYS:
+            environ.pop(key, None)
+        identity = parse_token(environ.get('HTTP_X_AUTH_TOKEN', ''))
         if identity is None:
-            return faults.fault_response(
+            response = faults.fault_response(
                 401, faults.UNAUTHORIZED,
                 headers={'WWW-Authenticate': 'noauth'})
+            return response(environ, start_response)
         user, project, roles = identity
-        req.headers.update({
-            'X-Identity-Status': 'Confirmed',
-            'X-User-Id': user, 'X-User-Name': user,
-            'X-Project-Id': project, 'X-Project-Name': project,
-            'X-Roles': ','.join(roles)})
-        return req.get_response(self.application)
+        environ.update({
+            'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+            'HTTP_X_USER_ID': user, 'HTTP_X_USER_NAME': user,
+            'HTTP_X_PROJECT_ID': project, 'HTTP_X_PROJECT_NAME': project,
+            'HTTP_X_ROLES': ','.join(roles)})
+        return self.application(environ, start_response)

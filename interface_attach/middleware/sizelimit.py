@@ -6,7 +6,7 @@ overLimit shape. Bodies without Content-Length are limited while read.
 """
 
 from oslo_middleware import sizelimit
-import webob.dec
+import webob
 import webob.exc
 
 from interface_attach.api import faults
@@ -14,11 +14,11 @@ from interface_attach.api import faults
 
 class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
+        req = webob.Request(environ)
         max_size = self._conf_get('max_request_body_size')
         if req.content_length is not None and req.content_length > max_size:
-            return _too_large(max_size)
+            return _too_large(max_size)(environ, start_response)
         if req.content_length is None and req.is_body_readable:
             # Read it here: webob's 413 raised by the reader further down
             # would be rendered by an inner filter, HTML and all.
@@ -26,8 +26,8 @@ class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
             try:
                 req.make_body_seekable()
             except webob.exc.HTTPRequestEntityTooLarge:
-                return _too_large(max_size)
-        return req.get_response(self.application)
+                return _too_large(max_size)(environ, start_response)
+        return self.application(environ, start_response)
 
 
 def _too_large(max_size):
