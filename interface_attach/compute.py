@@ -177,9 +177,8 @@ class ComputeService:
 
         :raises PortNotAttached, DriverNotSupported, DetachFailed:
         """
-        attachment = self.attachments.get(server.id, port_id)
         owner = attachments.new_owner()
-        self.attachments.start_detach(server.id, port_id, owner)
+        attachment = self.attachments.start_detach(server.id, port_id, owner)
         faultpoints.hit('detach:started')
         try:
             self.release(server, port_id, attachment.port_created)

@@ -35,6 +35,8 @@ _GET = sa.select(_attachments).where(
     _col.port_id == sa.bindparam('port_id'),
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached')
+_BY_PORT = sa.select(_attachments).where(
+    _col.port_id == sa.bindparam('port_id'))
 _START_DETACH = sa.update(_attachments).where(
     _col.port_id == sa.bindparam('b_port_id'),
     _col.server_id == sa.bindparam('b_server_id'),
@@ -121,6 +123,7 @@ class AttachmentStore:
     def start_detach(self, server_id, port_id, owner):
         """Move an attachment to 'detaching'; only one detach can win.
 
+        :returns: the attachment row, now 'detaching'.
         :raises PortNotAttached: not attached (or another detach runs).
         """
         with self._db.writer() as conn:
@@ -128,9 +131,10 @@ class AttachmentStore:
                 state='detaching', owner=owner,
                 updated_at=timeutils.utcnow(), b_port_id=port_id,
                 b_server_id=server_id))
-        if result.rowcount != 1:
-            raise exception.PortNotAttached(server_id=server_id,
-                                            port_id=port_id)
+            if result.rowcount != 1:
+                raise exception.PortNotAttached(server_id=server_id,
+                                                port_id=port_id)
+            return conn.execute(_BY_PORT, {'port_id': port_id}).one()
 
     def remove(self, port_id, owner):
         """Delete the row, if ``owner`` still owns it."""

@@ -168,20 +168,16 @@ class NetworkStore:
 
         :raises FixedIpInvalidForNetwork, FixedIpAlreadyInUse, NoMoreFixedIps
         """
-        self.get_network(network_id)
         if port_id is None:
             port_id = uuidutils.generate_uuid()
-        elif self.list_ports_with_ips(port_id=port_id):
-            # Checked first: back ends name a primary key violation
-            # differently, so it cannot be told from an address collision.
-            raise exception.PortExists(port_id=port_id)
         for attempt in range(_ALLOCATION_ATTEMPTS):
             try:
                 with self._db.writer() as conn:
                     self._insert_port(conn, port_id, project_id, network_id,
                                       fixed_ip, device_id, device_owner,
                                       status)
-                return self.get_port(port_id)
+                    return _ports_with_ips(conn, _PORT_BY_ID,
+                                           {'port_id': port_id})[0]
             except db_exc.DBDuplicateEntry as e:
                 # Another worker took the MAC or the address we picked
                 # between our read and our insert: pick again.
@@ -192,6 +188,13 @@ class NetworkStore:
 
     def _insert_port(self, conn, port_id, project_id, network_id, fixed_ip,
                      device_id, device_owner, status):
+        if conn.execute(_GET_NETWORK,
+                        {'network_id': network_id}).first() is None:
+            raise exception.NetworkNotFound(network_id=network_id)
+        if conn.execute(_PORT_BY_ID, {'port_id': port_id}).first():
+            # Checked first: back ends name a primary key violation
+            # differently, so it cannot be told from an address collision.
+            raise exception.PortExists(port_id=port_id)
         subnets = conn.execute(_SUBNETS_OF_NETWORK,
                                {'network_id': network_id}).all()
         if fixed_ip is not None:
@@ -255,30 +258,22 @@ class NetworkStore:
         """[(port row, fixed IPs)] in two queries, however many ports."""
         query, params = _ports_query(port_id, device_id, network_id)
         with self._db.reader() as conn:
-            rows = conn.execute(query, params).all()
-            if not rows:
-                return []
-            ips = conn.execute(_IPS_OF_PORTS, {
-                'port_ids': [row.id for row in rows]}).all()
-        by_port = {row.id: [] for row in rows}
-        for ip in ips:
-            by_port[ip.port_id].append(
-                dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address))
-        return [(row, by_port[row.id]) for row in rows]
+            return _ports_with_ips(conn, query, params)
 
     def claim_port(self, port_id, device_id, device_owner, status):
         """Bind a free port: one compare-and-swap on ``device_id``.
 
-        :raises PortInUse: the port was not free.
+        :returns: (port row, fixed IPs) as bound.
+        :raises PortNotFound, PortInUse: the port was not there, or not free.
         """
         with self._db.writer() as conn:
             result = conn.execute(_UPDATE_PORT_OF_DEVICE, dict(
                 device_id=device_id, device_owner=device_owner,
                 status=status, updated_at=timeutils.utcnow(),
                 b_port_id=port_id, b_device_id=''))
-        if result.rowcount != 1:
-            self.get_port(port_id)
-            raise exception.PortInUse(port_id=port_id)
+            if result.rowcount != 1:
+                self._raise_missing_or_in_use(conn, port_id)
+            return _ports_with_ips(conn, _PORT_BY_ID, {'port_id': port_id})[0]
 
     def release_port(self, port_id, device_id):
         """Unbind a port if, and only if, ``device_id`` holds it."""
@@ -317,6 +312,19 @@ class NetworkStore:
         if exists is None:
             raise exception.PortNotFound(port_id=port_id)
         raise exception.PortInUse(port_id=port_id)
+
+
+def _ports_with_ips(conn, query, params):
+    """[(port row, fixed IPs)] of a ports query, in two statements."""
+    rows = conn.execute(query, params).all()
+    if not rows:
+        return []
+    by_port = {row.id: [] for row in rows}
+    for ip in conn.execute(_IPS_OF_PORTS,
+                           {'port_ids': list(by_port)}).all():
+        by_port[ip.port_id].append(
+            dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address))
+    return [(row, by_port[row.id]) for row in rows]
 
 
 def _ports_query(port_id, device_id, network_id):

@@ -38,16 +38,14 @@ class LocalDriver(base.NetworkDriver):
             project_id, include_shared=True)]
 
     def claim_port(self, port, server):
-        self.store.claim_port(port.id, server.id, device_owner(server),
-                              port_status(server))
-        return self.get_port(port.id)
+        return _port(*self.store.claim_port(
+            port.id, server.id, device_owner(server), port_status(server)))
 
     def create_port(self, port_id, network, server, fixed_ip=None):
-        self.store.create_port(
+        return _port(*self.store.create_port(
             server.project_id, network.id, fixed_ip=fixed_ip,
             port_id=port_id, device_id=server.id,
-            device_owner=device_owner(server), status=port_status(server))
-        return self.get_port(port_id)
+            device_owner=device_owner(server), status=port_status(server)))
 
     def release_port(self, port_id, server):
         self.store.release_port(port_id, server.id)
