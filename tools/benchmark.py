@@ -163,6 +163,7 @@ def seed(url, layout, scale):  # noqa: C901
     from interface_attach.api import paste
     from interface_attach.db import engine
     from interface_attach.db import migration
+    from interface_attach.db import networks
     from interface_attach.db import tables
 
     started = time.monotonic()
@@ -211,7 +212,8 @@ def seed(url, layout, scale):  # noqa: C901
             status='ACTIVE' if device_id else 'DOWN', created_at=now(),
             updated_at=None))
         rows['ip_allocations'].append(dict(
-            subnet_id=subnet_id, ip_address=ip, port_id=port_id))
+            subnet_id=subnet_id, ip_address=ip, port_id=port_id,
+            address_key=networks.address_key(ip)))
         if device_id:
             rows['interface_attachments'].append(dict(
                 port_id=port_id, server_id=device_id, network_id=network,

@@ -42,6 +42,8 @@ _SUBNETS_OF_NETWORK = sa.select(_subnets).where(
         _subnets.c.ip_version, _subnets.c.created_at)
 _ADDRESSES_OF_SUBNET = sa.select(_ips.c.ip_address).where(
     _ips.c.subnet_id == sa.bindparam('subnet_id'))
+_HIGHEST_ADDRESS_KEY = sa.select(sa.func.max(_ips.c.address_key)).where(
+    _ips.c.subnet_id == sa.bindparam('subnet_id'))
 _INSERT_PORT = sa.insert(_ports)
 _INSERT_IP = sa.insert(_ips)
 _UPDATE_PORT_OF_DEVICE = sa.update(_ports).where(
@@ -52,6 +54,11 @@ _DELETE_IPS_OF_PORT = sa.delete(_ips).where(
 
 MAC_PREFIX = 'fa:16:3e'
 _ALLOCATION_ATTEMPTS = 10
+
+
+def address_key(address):
+    """An address as 32 hex digits: ordered as the addresses are."""
+    return '%032x' % int(netaddr.IPAddress(address))
 
 
 def generate_mac():
@@ -210,7 +217,8 @@ class NetworkStore:
             created_at=timeutils.utcnow()))
         for subnet_id, address in addresses:
             conn.execute(_INSERT_IP, dict(
-                subnet_id=subnet_id, ip_address=address, port_id=port_id))
+                subnet_id=subnet_id, ip_address=address, port_id=port_id,
+                address_key=address_key(address)))
 
     @staticmethod
     def _requested_address(conn, subnets, network_id, fixed_ip):
@@ -231,17 +239,41 @@ class NetworkStore:
         raise exception.FixedIpInvalidForNetwork(address=fixed_ip,
                                                  network_id=network_id)
 
+    @classmethod
+    def _free_address(cls, conn, subnet):
+        """The address after the subnet's highest, else the lowest free.
+
+        The highest is one index lookup, however many ports the subnet
+        has; only once the end of the subnet is reached are the addresses
+        read to find a gap left by a deleted port.
+        """
+        net = netaddr.IPNetwork(subnet.cidr)
+        hosts = net.iter_hosts()
+        first = next(hosts, None)
+        if first is None:
+            raise exception.NoMoreFixedIps(network_id=subnet.network_id)
+        highest = conn.execute(_HIGHEST_ADDRESS_KEY,
+                               {'subnet_id': subnet.id}).scalar()
+        candidate = (int(first) if highest is None
+                     else max(int(highest, 16) + 1, int(first)))
+        gateway = (int(netaddr.IPAddress(subnet.gateway_ip))
+                   if subnet.gateway_ip else None)
+        if candidate == gateway:
+            candidate += 1
+        last = net.last - 1 if net.version == 4 and net.size > 2 else net.last
+        if candidate <= last:
+            return str(netaddr.IPAddress(candidate, net.version))
+        return cls._lowest_free_address(conn, subnet, net)
+
     @staticmethod
-    def _free_address(conn, subnet):
+    def _lowest_free_address(conn, subnet, net):
         taken = set(conn.execute(_ADDRESSES_OF_SUBNET,
                                  {'subnet_id': subnet.id}).scalars())
         if subnet.gateway_ip:
             taken.add(subnet.gateway_ip)
-        net = netaddr.IPNetwork(subnet.cidr)
-        hosts = net.iter_hosts()
         # Among the first len(taken) + 1 host addresses at least one is
         # free whenever the subnet has room, so the scan stays short.
-        for _, address in zip(range(len(taken) + 1), hosts):
+        for _, address in zip(range(len(taken) + 1), net.iter_hosts()):
             if str(address) not in taken:
                 return str(address)
         raise exception.NoMoreFixedIps(network_id=subnet.network_id)

@@ -84,6 +84,11 @@ ip_allocations = sa.Table(
     sa.Column('ip_address', sa.String(64), primary_key=True),
     sa.Column('port_id', sa.String(_ID), sa.ForeignKey('ports.id'),
               nullable=False, index=True),
+    # The address as 32 hex digits (networks.address_key): ordered as the
+    # addresses are, so the highest of a subnet is one index lookup.
+    sa.Column('address_key', sa.String(32), nullable=False),
+    sa.Index('ix_ip_allocations_subnet_id_address_key', 'subnet_id',
+             'address_key'),
 )
 
 interface_attachments = sa.Table(

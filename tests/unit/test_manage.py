@@ -105,13 +105,13 @@ class TestDb(ManageTestCase):
     def test_version_before_and_after_sync(self):
         self.assertEqual({'revision': None},
                          self.manage_json('db', 'version'))
-        self.assertEqual({'revision': '0001'},
+        self.assertEqual({'revision': '0002'},
                          self.manage_json('db', 'sync'))
-        self.assertEqual('revision  0001\n', self.manage('db', 'version'))
+        self.assertEqual('revision  0002\n', self.manage('db', 'version'))
 
     def test_sync_is_idempotent(self):
         self.manage('db', 'sync')
-        self.assertEqual({'revision': '0001'},
+        self.assertEqual({'revision': '0002'},
                          self.manage_json('db', 'sync'))
 
     def test_unmigrated_database_suggests_db_sync(self):
@@ -301,7 +301,8 @@ class TestPort(ManageTestCase):
                          'Port id %s could not be found.' % port['id'])
         # Its address is free again.
         again = self.manage_json('port', 'create', '--project', 'p1',
-                                 '--network', self.network_id)
+                                 '--network', self.network_id, '--fixed-ip',
+                                 '10.1.0.2')
         self.assertEqual('10.1.0.2', again['fixed_ips'][0]['ip_address'])
 
     def test_list_by_server(self):
@@ -541,7 +542,7 @@ class TestUsageAndEnvironment(ManageTestCase):
                                          '--format', 'json', 'db', 'version',
                                          config_file=os.devnull)
         self.assertEqual((0, ''), (code, err))
-        self.assertEqual({'revision': '0001'}, json.loads(out))
+        self.assertEqual({'revision': '0002'}, json.loads(out))
 
     def test_help(self):
         code, out, err = self.run_manage('--help')
@@ -580,7 +581,7 @@ class TestConsoleScript(testtools.TestCase):
                         [sys.executable, '-m', 'interface_attach.cmd.manage']):
             result = self._run(command, '--format', 'json', 'db', 'sync')
             self.assertEqual((0, ''), (result.returncode, result.stderr))
-            self.assertEqual({'revision': '0001'}, json.loads(result.stdout))
+            self.assertEqual({'revision': '0002'}, json.loads(result.stdout))
 
             result = self._run(command, 'server', 'show', BAD_UUID)
             self.assertEqual(2, result.returncode)

@@ -44,7 +44,28 @@ class TestModelsMigrationsSync(test_migrations.ModelsMigrationsSync,
     def test_version_after_sync(self):
         self.assertIsNone(migration.db_version(self.database))
         migration.db_sync(self.database)
-        self.assertEqual('0001', migration.db_version(self.database))
+        self.assertEqual('0002', migration.db_version(self.database))
         # A second sync is a no-op, as start-up and operators may repeat it.
         migration.db_sync(self.database)
-        self.assertEqual('0001', migration.db_version(self.database))
+        self.assertEqual('0002', migration.db_version(self.database))
+
+    def test_0002_gives_existing_addresses_their_key(self):
+        migration.db_sync(self.database, '0001')
+        now = '2026-11-27 00:00:00'
+        with self.database.engine.begin() as conn:
+            for statement in (
+                    "INSERT INTO networks VALUES ('n1', 'p1', 'net', 0, "
+                    "'%s')" % now,
+                    "INSERT INTO subnets VALUES ('s1', 'n1', '10.0.0.0/8', "
+                    "4, '10.0.0.1', '%s')" % now,
+                    "INSERT INTO ports VALUES ('p1', 'p1', 'n1', "
+                    "'fa:16:3e:00:00:01', '', '', 'DOWN', '%s', NULL)" % now,
+                    "INSERT INTO ip_allocations VALUES ('s1', '10.1.2.3', "
+                    "'p1')"):
+                conn.exec_driver_sql(statement)
+        migration.db_sync(self.database)
+        with self.database.engine.connect() as conn:
+            self.assertEqual(
+                [('10.1.2.3', '%032x' % 0x0a010203)],
+                conn.exec_driver_sql('SELECT ip_address, address_key FROM '
+                                     'ip_allocations').all())

@@ -38,6 +38,24 @@ class NetworkStoreTest(base.BaseTestCase):
         self.assertNotIn('192.168.0.15', addresses)
         self.assertRaises(exception.NoMoreFixedIps, self._port)
 
+    def test_next_address_follows_the_highest_then_fills_gaps(self):
+        self.store.create_subnet(self.net.id, '192.168.0.0/29')
+
+        def address(**kwargs):
+            return self._port(**kwargs)[1][0]['ip_address']
+
+        self.assertEqual('192.168.0.2', address())
+        second, fixed_ips = self._port()
+        self.assertEqual('192.168.0.3', fixed_ips[0]['ip_address'])
+        self.assertEqual('192.168.0.5', address(fixed_ip='192.168.0.5'))
+        # After the highest, not in the gap below it.
+        self.assertEqual('192.168.0.6', address())
+        # At the end of the subnet, the gaps are filled, lowest first.
+        self.store.delete_port(second.id)
+        self.assertEqual(['192.168.0.3', '192.168.0.4'],
+                         [address(), address()])
+        self.assertRaises(exception.NoMoreFixedIps, self._port)
+
     def test_one_address_per_subnet_ipv4_then_ipv6(self):
         v6 = self.store.create_subnet(self.net.id, '2001:db8::/64')
         v4 = self.store.create_subnet(self.net.id, '10.1.0.0/24')
