@@ -145,28 +145,24 @@ class WriterQueue:
 
     def __init__(self, path):
         self._path = path
-        self._threads = threading.Lock()
-        self._fd = None
         self._pid = None
 
     @contextlib.contextmanager
     def held(self):
-        with self._threads:
-            fd = self._own_fd()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def _own_fd(self):
-        # A descriptor inherited across fork shares its flock with the
-        # parent, so each process opens the file itself.
         if self._pid != os.getpid():
+            # A descriptor inherited across fork shares its flock with the
+            # parent, and a lock may have been held at the fork: each
+            # process has its own.
+            self._threads = threading.Lock()
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT
                                | os.O_CLOEXEC, 0o644)
             self._pid = os.getpid()
-        return self._fd
+        with self._threads:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def _configure_sqlite(engine, database_conf):
