@@ -59,8 +59,8 @@ class VersionsFilter:
         path = environ.get('PATH_INFO', '')
         if environ['REQUEST_METHOD'] in ('GET', 'HEAD') and (
                 path == '/' or path in DOCUMENTS):
-            return self._document(webob.Request(environ))(environ,
-                                                           start_response)
+            response = self._document(webob.Request(environ))
+            return response(environ, start_response)
         if not path.startswith('/v2.1'):
             return self.application(environ, start_response)
 
