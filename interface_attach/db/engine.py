@@ -169,9 +169,12 @@ def _configure_sqlite(engine, database_conf):
     # oslo.db gives a file database no pool, so every transaction opened
     # and closed a connection (and ran its PRAGMAs): about a third of a
     # request. Pool them, keeping oslo.db's connect listeners.
+    # Last in, first out: the connection used last has the warmest page
+    # cache (SQLite keeps one per connection), where a queue would hand
+    # out each one in turn.
     engine.pool = sa.pool.QueuePool(
         engine.pool._creator, pool_size=database_conf.max_pool_size or 5,
-        max_overflow=database_conf.max_overflow or 10,
+        max_overflow=database_conf.max_overflow or 10, use_lifo=True,
         _dispatch=engine.pool.dispatch)
 
     @sa.event.listens_for(engine, 'connect')
