@@ -17,6 +17,7 @@ from oslo_db import exception as db_exc
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from interface_attach.db import engine
 from interface_attach.db import tables
 from interface_attach import exception
 
@@ -61,6 +62,7 @@ class AttachmentStore:
         self._db = database
         self._allow_duplicate_networks = allow_duplicate_networks
 
+    @engine.retry_on_deadlock
     def reserve(self, server_id, port_id, network_id, port_created, owner,
                 tag=None):
         """Record an attach about to happen; the constraints settle races.
@@ -99,6 +101,7 @@ class AttachmentStore:
         """
         self._update_owned(port_id, owner, {'port_id': new_port_id})
 
+    @engine.retry_on_deadlock
     def _update_owned(self, port_id, owner, values):
         values = dict(values, updated_at=timeutils.utcnow(),
                       b_port_id=port_id, b_owner=owner)
@@ -120,6 +123,7 @@ class AttachmentStore:
                                             port_id=port_id)
         return row
 
+    @engine.retry_on_deadlock
     def start_detach(self, server_id, port_id, owner):
         """Move an attachment to 'detaching'; only one detach can win.
 
@@ -136,6 +140,7 @@ class AttachmentStore:
                                                 port_id=port_id)
             return conn.execute(_BY_PORT, {'port_id': port_id}).one()
 
+    @engine.retry_on_deadlock
     def remove(self, port_id, owner):
         """Delete the row, if ``owner`` still owns it."""
         with self._db.writer() as conn:
@@ -147,6 +152,7 @@ class AttachmentStore:
             return conn.execute(sa.select(_attachments).where(
                 _col.state.in_(IN_FLIGHT))).all()
 
+    @engine.retry_on_deadlock
     def take_over(self, row, owner):
         """Become the owner of an in-flight row; False if someone else did.
 

@@ -6,6 +6,7 @@ import fcntl
 import os
 import threading
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines
 import sqlalchemy as sa
@@ -14,6 +15,14 @@ from interface_attach import exception
 
 # Seconds a client is asked to wait when the database is unreachable.
 RETRY_AFTER = 5
+
+# A store method whose write the database aborted as a deadlock (InnoDB's
+# detector, a Galera certification failure, PostgreSQL's 40P01) runs again,
+# up to 4 times, after a short random pause: the aborted transaction left
+# nothing behind, so running it again is the same as running it first.
+retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=4, retry_interval=0.05, max_retry_interval=0.5,
+    retry_on_deadlock=True)
 
 
 class Database:

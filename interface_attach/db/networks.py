@@ -15,6 +15,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
+from interface_attach.db import engine
 from interface_attach.db import tables
 from interface_attach import exception
 
@@ -74,6 +75,7 @@ class NetworkStore:
 
     # Networks
 
+    @engine.retry_on_deadlock
     def create_network(self, project_id, name, shared=False,
                        network_id=None):
         values = dict(id=network_id or uuidutils.generate_uuid(),
@@ -103,6 +105,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
+    @engine.retry_on_deadlock
     def delete_network(self, network_id):
         with self._db.writer() as conn:
             for table in (_subnets, _ports):
@@ -116,6 +119,7 @@ class NetworkStore:
 
     # Subnets
 
+    @engine.retry_on_deadlock
     def create_subnet(self, network_id, cidr, gateway_ip=None,
                       subnet_id=None):
         """Add a subnet; the gateway defaults to the first host address."""
@@ -152,6 +156,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
+    @engine.retry_on_deadlock
     def delete_subnet(self, subnet_id):
         with self._db.writer() as conn:
             if conn.execute(sa.select(_ips.c.port_id).where(
@@ -164,6 +169,7 @@ class NetworkStore:
 
     # Ports
 
+    @engine.retry_on_deadlock
     def create_port(self, project_id, network_id, fixed_ip=None,
                     port_id=None, device_id='', device_owner='',
                     status='DOWN'):
@@ -292,6 +298,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return _ports_with_ips(conn, query, params)
 
+    @engine.retry_on_deadlock
     def claim_port(self, port_id, device_id, device_owner, status):
         """Bind a free port: one compare-and-swap on ``device_id``.
 
@@ -307,6 +314,7 @@ class NetworkStore:
                 self._raise_missing_or_in_use(conn, port_id)
             return _ports_with_ips(conn, _PORT_BY_ID, {'port_id': port_id})[0]
 
+    @engine.retry_on_deadlock
     def release_port(self, port_id, device_id):
         """Unbind a port if, and only if, ``device_id`` holds it."""
         with self._db.writer() as conn:
@@ -315,6 +323,7 @@ class NetworkStore:
                 updated_at=timeutils.utcnow(), b_port_id=port_id,
                 b_device_id=device_id))
 
+    @engine.retry_on_deadlock
     def set_device_status(self, device_id, status):
         with self._db.writer() as conn:
             conn.execute(sa.update(_ports)
@@ -322,6 +331,7 @@ class NetworkStore:
                          .values(status=status,
                                  updated_at=timeutils.utcnow()))
 
+    @engine.retry_on_deadlock
     def delete_port(self, port_id, bound_ok=False):
         """Delete a port and free its addresses.
 

@@ -4,6 +4,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
+from interface_attach.db import engine
 from interface_attach.db import tables
 from interface_attach import exception
 
@@ -36,6 +37,7 @@ class ServerStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
+    @engine.retry_on_deadlock
     def create(self, project_id, name, server_id=None, user_id=None,
                vm_state='active', host=None, availability_zone='nova',
                launched=True):
@@ -50,6 +52,7 @@ class ServerStore:
             conn.execute(sa.insert(_servers).values(**values))
         return self.get(values['id'])
 
+    @engine.retry_on_deadlock
     def delete(self, server_id):
         """Soft-delete a server that has no interfaces attached."""
         attachments = tables.interface_attachments
@@ -61,10 +64,12 @@ class ServerStore:
                 raise exception.InUse(resource='Server', id=server_id)
             self._update(conn, server_id, deleted_at=timeutils.utcnow())
 
+    @engine.retry_on_deadlock
     def set_locked(self, server_id, locked):
         with self._db.writer() as conn:
             self._update(conn, server_id, locked=locked)
 
+    @engine.retry_on_deadlock
     def set_state(self, server_id, **states):
         """Set ``vm_state`` and/or ``task_state`` (None clears the task)."""
         values = dict(states)
