@@ -11,6 +11,7 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from interface_attach.db import attachments
+from interface_attach.db import engine
 from interface_attach.db import servers
 from interface_attach import exception
 from interface_attach import faultpoints
@@ -30,6 +31,7 @@ def canonical_uuid(value):
 class ComputeService:
 
     def __init__(self, database, driver, allow_duplicate_networks):
+        self._db = database
         self.servers = servers.ServerStore(database)
         self.attachments = attachments.AttachmentStore(
             database, allow_duplicate_networks)
@@ -108,12 +110,46 @@ class ComputeService:
                 raise exception.PortInUse(port_id=port_id)
             network = None
         else:
+            port = None
             network = (self.driver.get_network(network_id, server.project_id)
                        if network_id is not None
                        else self._only_network(server))
             known['network'] = network_id = network.id
             known['port'] = port_id = uuidutils.generate_uuid()
 
+        if self.driver.shares_database:
+            return self._attach_at_once(server, port, network, port_id,
+                                        network_id, fixed_ip, tag)
+        return self._attach_in_steps(server, port, network, port_id,
+                                     network_id, fixed_ip, tag, known)
+
+    @engine.retry_on_deadlock
+    def _attach_at_once(self, server, port, network, port_id, network_id,
+                        fixed_ip, tag):
+        """The attachment and the port in one transaction.
+
+        A failure or a crash at any point leaves nothing behind, so there
+        is nothing for recovery to do.
+        """
+        with self._db.writer():
+            self.attachments.add(server.id, port_id, network_id,
+                                 port_created=network is not None, tag=tag)
+            faultpoints.hit('attach:reserved')
+            if network is not None:
+                attached = self.driver.create_port(port_id, network, server,
+                                                   fixed_ip)
+            else:
+                attached = self.driver.claim_port(port, server)
+            faultpoints.hit('attach:bound')
+        return attached
+
+    def _attach_in_steps(self, server, port, network, port_id, network_id,
+                         fixed_ip, tag, known):
+        """Reserve, let the driver act, confirm; undo on failure.
+
+        The reservation names what to undo if the process dies before the
+        confirmation: recovery then finishes the job.
+        """
         created = network is not None
         owner = attachments.new_owner()
         self.attachments.reserve(server.id, port_id, network_id,
@@ -171,36 +207,64 @@ class ComputeService:
     def detach_interface(self, server, port_id):
         """Unbind a port that existed before the attach; delete one it made.
 
-        The attachment moves to 'detaching' first, so two detaches of one
-        port cannot both act; if the driver fails it moves back, and the
-        port stays attached as it was.
+        If the driver fails, the port stays attached as it was.
 
         :raises PortNotAttached, DriverNotSupported, DetachFailed:
         """
-        owner = attachments.new_owner()
-        attachment = self.attachments.start_detach(server.id, port_id, owner)
-        faultpoints.hit('detach:started')
         try:
-            self.release(server, port_id, attachment.port_created)
-        except BaseException as e:
-            # Attached as before; if recovery took the row over, it will
-            # finish the detach instead.
-            self._revert_detach(port_id, owner)
-            if isinstance(e, NotImplementedError):
-                raise exception.DriverNotSupported()
-            if isinstance(e, exception.InterfaceAttachError):
-                raise
+            if self.driver.shares_database:
+                attachment = self._detach_at_once(server, port_id)
+            else:
+                attachment = self._detach_in_steps(server, port_id)
+        except NotImplementedError:
+            raise exception.DriverNotSupported()
+        except exception.InterfaceAttachError:
+            raise
+        except Exception:
             LOG.exception('Detach of port %(port)s from server %(server)s '
                           'failed', {'port': port_id, 'server': server.id})
             raise exception.DetachFailed(server_id=server.id)
-        faultpoints.hit('detach:released')
-        self.attachments.remove(port_id, owner)
         LOG.info('Detach interface: server %(server)s port %(port)s network '
                  '%(network)s: %(outcome)s',
                  {'server': server.id, 'port': port_id,
                   'network': attachment.network_id,
                   'outcome': 'deleted' if attachment.port_created
                   else 'unbound'})
+
+    @engine.retry_on_deadlock
+    def _detach_at_once(self, server, port_id):
+        """The attachment removed and the port released in one transaction.
+
+        :returns: the attachment row as it was.
+        """
+        with self._db.writer():
+            attachment = self.attachments.remove_attached(server.id, port_id)
+            faultpoints.hit('detach:started')
+            self.release(server, port_id, attachment.port_created)
+            faultpoints.hit('detach:released')
+        return attachment
+
+    def _detach_in_steps(self, server, port_id):
+        """Move the attachment to 'detaching', release, then remove it.
+
+        Two detaches of one port cannot both act; recovery finishes a
+        detach whose process died.
+
+        :returns: the attachment row, 'detaching'.
+        """
+        owner = attachments.new_owner()
+        attachment = self.attachments.start_detach(server.id, port_id, owner)
+        faultpoints.hit('detach:started')
+        try:
+            self.release(server, port_id, attachment.port_created)
+        except BaseException:
+            # Attached as before; if recovery took the row over, it will
+            # finish the detach instead.
+            self._revert_detach(port_id, owner)
+            raise
+        faultpoints.hit('detach:released')
+        self.attachments.remove(port_id, owner)
+        return attachment
 
     def _only_network(self, server):
         available = self.driver.list_available_networks(server.project_id)

@@ -6,6 +6,7 @@ stops accepting connections, lets requests in flight finish (up to
 ``[api] graceful_timeout`` seconds) and exits 0.
 """
 
+import signal
 import sys
 
 from gunicorn.app import base as gunicorn_base
@@ -33,6 +34,10 @@ class Server(gunicorn_base.BaseApplication):
 
 def server_options(conf):
     def post_fork(server, worker):
+        # Until the worker sets up its signals, a SIGTERM would go to the
+        # master's handler the fork copied, and be lost: the worker would
+        # serve on until graceful_timeout ran out.
+        signal.signal(signal.SIGTERM, worker.handle_exit)
         # In each worker, not in the master: the master forks again when a
         # worker dies, and forking a process with threads is unsafe.
         wsgi.start_background(conf)

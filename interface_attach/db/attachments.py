@@ -45,6 +45,10 @@ _START_DETACH = sa.update(_attachments).where(
 _REMOVE = sa.delete(_attachments).where(
     _col.port_id == sa.bindparam('port_id'),
     _col.owner == sa.bindparam('owner'))
+_DELETE_ATTACHED = sa.delete(_attachments).where(
+    _col.port_id == sa.bindparam('port_id'),
+    _col.server_id == sa.bindparam('server_id'),
+    _col.state == 'attached')
 _LIST_FOR_SERVER = sa.select(_attachments).where(
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached').order_by(_col.created_at)
@@ -71,6 +75,20 @@ class AttachmentStore:
         :raises NetworkDuplicated: duplicates are off and the server already
             has a port on the network.
         """
+        self._insert(server_id, port_id, network_id, port_created, tag,
+                     state='attaching', owner=owner)
+
+    @engine.retry_on_deadlock
+    def add(self, server_id, port_id, network_id, port_created, tag=None):
+        """Record an attach done in the caller's transaction: 'attached'.
+
+        :raises PortInUse, NetworkDuplicated: as ``reserve``.
+        """
+        self._insert(server_id, port_id, network_id, port_created, tag,
+                     state='attached', owner=None)
+
+    def _insert(self, server_id, port_id, network_id, port_created, tag,
+                state, owner):
         guard = None if self._allow_duplicate_networks else network_id
         try:
             now = timeutils.utcnow()
@@ -78,7 +96,7 @@ class AttachmentStore:
                 conn.execute(_INSERT, dict(
                     port_id=port_id, server_id=server_id,
                     network_id=network_id, network_guard=guard,
-                    port_created=port_created, tag=tag, state='attaching',
+                    port_created=port_created, tag=tag, state=state,
                     owner=owner, created_at=now, updated_at=now))
         except db_exc.DBDuplicateEntry as e:
             if 'network_guard' in (e.columns or []):
@@ -145,6 +163,23 @@ class AttachmentStore:
         """Delete the row, if ``owner`` still owns it."""
         with self._db.writer() as conn:
             conn.execute(_REMOVE, {'port_id': port_id, 'owner': owner})
+
+    @engine.retry_on_deadlock
+    def remove_attached(self, server_id, port_id):
+        """Delete the attachment of a detach done in the caller's transaction.
+
+        :returns: the row as it was.
+        :raises PortNotAttached: not attached (or another detach runs).
+        """
+        with self._db.writer() as conn:
+            row = conn.execute(_GET, {'port_id': port_id,
+                                      'server_id': server_id}).first()
+            # The delete decides between two detaches racing after the read.
+            if row is None or conn.execute(_DELETE_ATTACHED, {
+                    'port_id': port_id, 'server_id': server_id}).rowcount != 1:
+                raise exception.PortNotAttached(server_id=server_id,
+                                                port_id=port_id)
+        return row
 
     def in_flight(self):
         """Rows of attaches and detaches that have not finished."""

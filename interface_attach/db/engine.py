@@ -3,6 +3,7 @@
 import contextlib
 import contextvars
 import fcntl
+import functools
 import os
 import threading
 
@@ -16,13 +17,30 @@ from interface_attach import exception
 # Seconds a client is asked to wait when the database is unreachable.
 RETRY_AFTER = 5
 
-# A store method whose write the database aborted as a deadlock (InnoDB's
-# detector, a Galera certification failure, PostgreSQL's 40P01) runs again,
-# up to 4 times, after a short random pause: the aborted transaction left
-# nothing behind, so running it again is the same as running it first.
-retry_on_deadlock = oslo_db_api.wrap_db_retry(
+# A write the database aborted as a deadlock (InnoDB's detector, a Galera
+# certification failure, PostgreSQL's 40P01) runs again, up to 4 times,
+# after a short random pause: the aborted transaction left nothing behind,
+# so running it again is the same as running it first.
+_retried = oslo_db_api.wrap_db_retry(
     max_retries=4, retry_interval=0.05, max_retry_interval=0.5,
     retry_on_deadlock=True)
+
+
+def retry_on_deadlock(method):
+    """Run a method of an object with a ``_db`` again on a deadlock.
+
+    Not when it runs inside a writer transaction that is already open: the
+    deadlock aborted all of that transaction, so only the method that
+    opened it can run again, and it is the one retried.
+    """
+    retried = _retried(method)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self._db.writing():
+            return method(self, *args, **kwargs)
+        return retried(self, *args, **kwargs)
+    return wrapper
 
 
 class Database:
@@ -51,11 +69,14 @@ class Database:
             thread_checkin=False)
         self._sqlite = self.engine.dialect.name == 'sqlite'
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
+        self._writer = contextvars.ContextVar('writer', default=None)
         self._writers = None
         if self._sqlite and self.engine.url.database not in (None, '',
                                                              ':memory:'):
             _configure_sqlite(self.engine, database_conf)
             self._writers = WriterQueue(self.engine.url.database + '-writer')
+        if self.engine.dialect.name == 'mysql':
+            _configure_mysql(self.engine)
 
     @contextlib.contextmanager
     def reader(self):
@@ -82,12 +103,32 @@ class Database:
                 self._snapshot.reset(token)
 
     @contextlib.contextmanager
-    def writer(self):
-        """A write transaction; on SQLite it takes the write lock first."""
+    def writer(self, savepoint=False):
+        """A write transaction; on SQLite it takes the write lock first.
+
+        Inside another writer of this context it is that transaction, so
+        several stores' writes can commit or fail as one. ``savepoint``:
+        there, a failure inside undoes this block only (the caller tries
+        again inside the same transaction).
+        """
+        shared = self._writer.get()
+        if shared is not None:
+            with shared.begin_nested() if savepoint else (
+                    contextlib.nullcontext()):
+                yield shared
+            return
         queued = (self._writers.held() if self._writers is not None
                   else contextlib.nullcontext())
         with queued, self._transaction('BEGIN IMMEDIATE') as conn:
-            yield conn
+            token = self._writer.set(conn)
+            try:
+                yield conn
+            finally:
+                self._writer.reset(token)
+
+    def writing(self):
+        """Whether a writer transaction is open in this context."""
+        return self._writer.get() is not None
 
     @contextlib.contextmanager
     def _transaction(self, sqlite_begin):
@@ -172,6 +213,18 @@ class WriterQueue:
                 yield
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _configure_mysql(engine):
+    @sa.event.listens_for(engine, 'connect')
+    def _on_connect(dbapi_connection, connection_record):
+        # Each statement reads what is committed, as on PostgreSQL. Under
+        # InnoDB's default (REPEATABLE READ) a transaction keeps reading
+        # its first snapshot, so an attach that lost an address to another
+        # worker would pick the same one again on every try.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute('SET SESSION TRANSACTION ISOLATION LEVEL '
+                           'READ COMMITTED')
 
 
 def _configure_sqlite(engine, database_conf):

@@ -52,6 +52,9 @@ _UPDATE_PORT_OF_DEVICE = sa.update(_ports).where(
     _ports.c.device_id == sa.bindparam('b_device_id'))
 _DELETE_IPS_OF_PORT = sa.delete(_ips).where(
     _ips.c.port_id == sa.bindparam('port_id'))
+_DELETE_PORT = sa.delete(_ports).where(
+    _ports.c.id == sa.bindparam('port_id'))
+_DELETE_FREE_PORT = _DELETE_PORT.where(_ports.c.device_id == '')
 
 MAC_PREFIX = 'fa:16:3e'
 _ALLOCATION_ATTEMPTS = 10
@@ -185,7 +188,9 @@ class NetworkStore:
             port_id = uuidutils.generate_uuid()
         for attempt in range(_ALLOCATION_ATTEMPTS):
             try:
-                with self._db.writer() as conn:
+                # Inside an attach's transaction, a lost race undoes this
+                # attempt only.
+                with self._db.writer(savepoint=True) as conn:
                     self._insert_port(conn, port_id, project_id, network_id,
                                       fixed_ip, device_id, device_owner,
                                       status)
@@ -338,11 +343,10 @@ class NetworkStore:
         :raises PortInUse: the port is bound and ``bound_ok`` is False.
         """
         with self._db.writer() as conn:
-            query = sa.delete(_ports).where(_ports.c.id == port_id)
-            if not bound_ok:
-                query = query.where(_ports.c.device_id == '')
             conn.execute(_DELETE_IPS_OF_PORT, {'port_id': port_id})
-            result = conn.execute(query)
+            result = conn.execute(
+                _DELETE_PORT if bound_ok else _DELETE_FREE_PORT,
+                {'port_id': port_id})
             if result.rowcount != 1:
                 # Undo the address release by aborting the transaction.
                 self._raise_missing_or_in_use(conn, port_id)

@@ -30,6 +30,13 @@ class Port:
 class NetworkDriver:
     """Base class; a method a driver does not override is unsupported."""
 
+    #: The driver keeps its ports in the service's own database, writing
+    #: them through the stores: an attach or a detach is then one
+    #: transaction with its attachment. Otherwise the attachment is
+    #: reserved first and confirmed after, so that recovery can finish or
+    #: undo what a crash interrupted.
+    shares_database = False
+
     def __init__(self, conf, database):
         self.conf = conf
 

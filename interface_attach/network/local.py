@@ -16,6 +16,8 @@ def device_owner(server):
 
 class LocalDriver(base.NetworkDriver):
 
+    shares_database = True
+
     def __init__(self, conf, database):
         super().__init__(conf, database)
         self.store = networks.NetworkStore(database)

@@ -1,6 +1,8 @@
 """The embedded network store: addresses, MACs and port claims."""
 
+import fixtures
 import netaddr
+from oslo_db import exception as db_exc
 from oslotest import base
 import sqlalchemy as sa
 
@@ -83,6 +85,28 @@ class NetworkStoreTest(base.BaseTestCase):
         self._port(fixed_ip='2001:db8::10')
         self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
                           fixed_ip='2001:0db8:0000::0010')
+
+    def test_lost_race_inside_a_transaction_undoes_only_that_try(self):
+        # An attach creates its port inside its own transaction; losing an
+        # address to another worker after the port row was written must
+        # undo that row too, and the next try must see the address taken.
+        self.store.create_subnet(self.net.id, '10.0.0.0/24')
+        real_insert = self.store._insert_port
+        tries = []
+
+        def insert_then_lose(conn, *args):
+            tries.append(None)
+            real_insert(conn, *args)
+            if len(tries) == 1:
+                raise db_exc.DBDuplicateEntry(columns=['ip_address'])
+        self.useFixture(fixtures.MockPatchObject(
+            self.store, '_insert_port', side_effect=insert_then_lose))
+        with self.database.writer():
+            row, fixed_ips = self.store.create_port(PROJECT, self.net.id)
+        self.assertEqual(2, len(tries))
+        self.assertEqual([(row.id, fixed_ips)], [
+            (port.id, ips) for port, ips in self.store.list_ports_with_ips(
+                network_id=self.net.id)])
 
     def test_macs_have_openstack_prefix_and_differ(self):
         macs = {self._port()[0].mac_address for _ in range(20)}
