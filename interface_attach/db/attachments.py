@@ -1,12 +1,15 @@
 """Interface attachments: which port is attached to which server.
 
-An attachment row is written before the network driver acts ('attaching')
-and confirmed after ('attached'), so the database constraints decide races
-between workers, and an interrupted attach leaves a record saying what to
-undo. While an attach or a detach is in flight the row names its owner
+With a driver whose ports live elsewhere (Neutron), an attachment row is
+written before the driver acts ('attaching') and confirmed after
+('attached'), so the database constraints decide races between workers,
+and an interrupted attach leaves a record saying what to undo. While an
+attach or a detach is in flight the row names its owner
 (``host:pid:nonce``); every later write of the operation is conditional on
 still being the owner, so recovery can take a row over from a dead process
-and the two can never both act on it.
+and the two can never both act on it. With the local driver the row is
+added or removed in the same transaction as the port (``add``,
+``remove_attached``), and is never in flight.
 """
 
 import os
