@@ -35,10 +35,11 @@ _INSERT = sa.insert(_attachments)
 _UPDATE_OWNED = sa.update(_attachments).where(
     _col.port_id == sa.bindparam('b_port_id'),
     _col.owner == sa.bindparam('b_owner'))
-_GET = sa.select(_attachments).where(
+_ATTACHED_TO_SERVER = sa.and_(
     _col.port_id == sa.bindparam('port_id'),
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached')
+_GET = sa.select(_attachments).where(_ATTACHED_TO_SERVER)
 _BY_PORT = sa.select(_attachments).where(
     _col.port_id == sa.bindparam('port_id'))
 _START_DETACH = sa.update(_attachments).where(
@@ -48,10 +49,7 @@ _START_DETACH = sa.update(_attachments).where(
 _REMOVE = sa.delete(_attachments).where(
     _col.port_id == sa.bindparam('port_id'),
     _col.owner == sa.bindparam('owner'))
-_DELETE_ATTACHED = sa.delete(_attachments).where(
-    _col.port_id == sa.bindparam('port_id'),
-    _col.server_id == sa.bindparam('server_id'),
-    _col.state == 'attached')
+_DELETE_ATTACHED = sa.delete(_attachments).where(_ATTACHED_TO_SERVER)
 _LIST_FOR_SERVER = sa.select(_attachments).where(
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached').order_by(_col.created_at)
