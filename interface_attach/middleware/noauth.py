@@ -21,7 +21,7 @@ IDENTITY_HEADERS = (
     ['X-%s' % name for name in _IDENTITY]
     + ['X-Service-%s' % name for name in _IDENTITY]
     + ['X-Service-Catalog', 'X-Tenant-Id', 'X-Tenant-Name', 'X-Tenant',
-       'X-User', 'X-Role'])
+       'X-User', 'X-Role', 'OpenStack-System-Scope'])
 
 # The same, as WSGI environ keys.
 _IDENTITY_KEYS = ['HTTP_' + name.upper().replace('-', '_')

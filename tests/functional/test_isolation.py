@@ -61,3 +61,23 @@ class SecretsNeverLoggedTest(base.BaseTestCase):
         self.assertNotIn(token, log)
         with open(server.output) as f:
             self.assertNotIn(SECRET, f.read())
+
+
+class NoauthStripsIdentityTest(base.BaseTestCase):
+
+    def test_client_sent_identity_headers_never_reach_the_app(self):
+        from interface_attach.middleware import noauth
+        seen = {}
+
+        def app(environ, start_response):
+            seen.update(environ)
+            start_response('200 OK', [])
+            return [b'']
+        environ = {'HTTP_X_AUTH_TOKEN': 'alice:p1',
+                   'HTTP_OPENSTACK_SYSTEM_SCOPE': 'all',
+                   'HTTP_X_ROLES': 'admin',
+                   'HTTP_X_IS_ADMIN_PROJECT': 'True'}
+        noauth.NoAuth(app)(environ, lambda *args: None)
+        self.assertNotIn('HTTP_OPENSTACK_SYSTEM_SCOPE', seen)
+        self.assertNotIn('HTTP_X_IS_ADMIN_PROJECT', seen)
+        self.assertEqual('member,reader', seen['HTTP_X_ROLES'])
