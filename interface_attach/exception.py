@@ -189,6 +189,13 @@ class DriverNotSupported(InterfaceAttachError):
     msg_fmt = 'Network driver does not support this function.'
 
 
+class AttachNotSupported(DriverNotSupported):
+    """The server's compute host cannot hot-plug (a 400 on /v2.1)."""
+
+    msg_fmt = ('Attaching interfaces is not supported for instance '
+               '%(server_id)s.')
+
+
 # 503
 
 class ServiceUnavailable(InterfaceAttachError):

@@ -24,11 +24,11 @@ def to_string(version):
     return '%d.%d' % version
 
 
-def requested_version(headers):
+def requested_version(headers, max_version=MAX_VERSION):
     """The version the request asks for; 2.1 when it asks for none.
 
     :raises InvalidVersion: malformed (400).
-    :raises VersionNotSupported: outside MIN_VERSION..MAX_VERSION (406).
+    :raises VersionNotSupported: outside MIN_VERSION..max_version (406).
     """
     if HEADER not in headers and LEGACY_HEADER not in headers:
         return MIN_VERSION
@@ -38,15 +38,15 @@ def requested_version(headers):
         return MIN_VERSION
     value = value.strip()
     if value.lower() == 'latest':
-        return MAX_VERSION
+        return max_version
     match = _FORMAT.match(value)
     if match is None:
         raise exception.InvalidVersion(version=value)
     version = (int(match.group(1)), int(match.group(2)))
-    if not MIN_VERSION <= version <= MAX_VERSION:
+    if not MIN_VERSION <= version <= max_version:
         raise exception.VersionNotSupported(
             version=value, min=to_string(MIN_VERSION),
-            max=to_string(MAX_VERSION))
+            max=to_string(max_version))
     return version
 
 

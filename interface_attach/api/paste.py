@@ -7,11 +7,13 @@ default locations of project ``interface-attach``. Below this module,
 configuration is always passed in.
 """
 
+import contextlib
 import os
 
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
+from interface_attach.api import microversion
 from interface_attach.api import router
 from interface_attach.api import versions
 from interface_attach import compute
@@ -31,14 +33,31 @@ _confs = {}
 
 
 class Services:
-    """What the handlers use: the compute service and the policy."""
+    """What the handlers use.
+
+    The compute service, the policy, the highest microversion served on
+    /v2.1, and how a GET's reads are grouped.
+    """
 
     def __init__(self, conf):
         self.database = engine.Database(conf.database)
-        self.compute = compute.ComputeService(
-            self.database, network.load_driver(conf, self.database),
-            conf.network.allow_duplicate_networks)
-        self.policy = policy.Policy(conf)
+        driver = network.load_driver(conf, self.database)
+        duplicates = conf.network.allow_duplicate_networks
+        if conf.compute.backend == 'nova':
+            # Nova is an optional dependency: imported in this mode only.
+            from interface_attach.nova import compute as nova_compute
+            self.compute = nova_compute.NovaComputeService(
+                self.database, driver, duplicates)
+            self.policy = nova_compute.NovaPolicy()
+            self.max_version = nova_compute.max_microversion()
+            # A GET reads Neutron and Nova only, nothing of ours.
+            self.read_snapshot = contextlib.nullcontext
+        else:
+            self.compute = compute.ComputeService(self.database, driver,
+                                                  duplicates)
+            self.policy = policy.Policy(conf)
+            self.max_version = microversion.MAX_VERSION
+            self.read_snapshot = self.database.snapshot
 
 
 def new_conf(args=(), config_files=None, config_dirs=None):

@@ -48,6 +48,8 @@ ROUTES = (
     ('/', {'GET': _version_document}, False),
 )
 
+_VERSIONS = ('v2', 'v2.1')
+
 # What a handler gets besides the services and the path variables.
 Call = collections.namedtuple('Call', 'req context surface version')
 
@@ -86,7 +88,8 @@ class Router:
         self.mapper = _make_mapper(filter_mode=next_app is not None)
 
     def __call__(self, environ, start_response):
-        match = self.mapper.match(environ=environ)
+        match = self.mapper.match(url=self._routed_path(environ),
+                                  environ=environ)
         if match is None:
             if self.next_app is not None:
                 return self.next_app(environ, start_response)
@@ -97,12 +100,26 @@ class Router:
             response = self._dispatch(environ, match)
         return response(environ, start_response)
 
+    def _routed_path(self, environ):
+        """The path our routes see.
+
+        A filter behind a URL map (nova's api-paste.ini maps /v2 and /v2.1
+        to their pipelines) finds the API version in SCRIPT_NAME; the
+        standalone app never looks there.
+        """
+        path = environ.get('PATH_INFO', '')
+        if self.next_app is None:
+            return path
+        version = environ.get('SCRIPT_NAME', '').rstrip('/').rpartition(
+            '/')[2]
+        return '/%s%s' % (version, path) if version in _VERSIONS else path
+
     def _dispatch(self, environ, match):
         surface = surfaces.BY_NAME[match['surface']]
         req = webob.Request(environ)
         version = None
         try:
-            version = surface.negotiate(req)
+            version = surface.negotiate(req, self.services.max_version)
             response = self._handle(req, surface, version, match)
         except UnicodeDecodeError:
             # webob decodes the query string and the path lazily.
@@ -120,7 +137,7 @@ class Router:
                 405, 'The method %s is not allowed for this resource.'
                 % req.method, headers={'Allow': match['allowed']})
         context = ia_context.from_environ(req.environ)
-        if context.project_id is None:
+        if context is None or context.project_id is None:
             return faults.fault_response(401, faults.UNAUTHORIZED)
         url_project = match.get('project_id')
         if url_project is not None and url_project != context.project_id:
@@ -131,6 +148,6 @@ class Router:
         args = {k: v for k, v in match.items() if k not in self._ROUTE_KEYS}
         call = Call(req, context, surface, version)
         if req.method == 'GET':
-            with self.services.database.snapshot():
+            with self.services.read_snapshot():
                 return handler(self.services, call, **args)
         return handler(self.services, call, **args)

@@ -12,6 +12,7 @@ from interface_attach.api import validation
 from interface_attach import exception
 
 ATTACH_FAILED = exception.AttachFailed.msg_fmt
+NOT_SUPPORTED = exception.DriverNotSupported.msg_fmt
 
 
 class Surface:
@@ -51,13 +52,14 @@ class LegacyV2(Surface):
             (exception.Forbidden, 403, None),
             (exception.NotFound, 404, None),
             (exception.Conflict, 409, None),
-            (exception.AttachFailed, 500, None),
+            # The spec's words, whatever the back end said.
+            (exception.AttachFailed, 500, ATTACH_FAILED),
             (exception.DetachFailed, 500, None),
-            (exception.DriverNotSupported, 501, None),
+            (exception.DriverNotSupported, 501, NOT_SUPPORTED),
         ])
         self._create = validation.Validator(schemas.create_v2)
 
-    def negotiate(self, req):
+    def negotiate(self, req, max_version):
         """No microversions: their headers are ignored."""
         return None
 
@@ -88,13 +90,15 @@ class V21(Surface):
             (exception.Conflict, 409, None),
             (exception.AttachFailed, 500, None),
             (exception.DetachFailed, 500, None),
+            # Nova's controller: a compute host that cannot hot-plug is 400.
+            (exception.AttachNotSupported, 400, None),
             (exception.DriverNotSupported, 501, None),
         ])
         self._create = validation.Validator(schemas.create_v21)
         self._create_tagged = validation.Validator(schemas.create_v249)
 
-    def negotiate(self, req):
-        return microversion.requested_version(req.headers)
+    def negotiate(self, req, max_version):
+        return microversion.requested_version(req.headers, max_version)
 
     def headers(self, version):
         return microversion.response_headers(

@@ -5,6 +5,7 @@ from oslo_log import log as logging
 from oslo_policy import opts as policy_opts
 
 from interface_attach.conf import api
+from interface_attach.conf import compute
 from interface_attach.conf import network
 from interface_attach.conf import neutron
 from interface_attach.conf import recovery
@@ -19,6 +20,7 @@ def register_opts(conf):
     paste and command-line boundaries create one.
     """
     api.register_opts(conf)
+    compute.register_opts(conf)
     network.register_opts(conf)
     neutron.register_opts(conf)
     recovery.register_opts(conf)

@@ -5,6 +5,7 @@ from oslo_db import options as db_options
 
 from interface_attach import conf
 from interface_attach.conf import api
+from interface_attach.conf import compute
 from interface_attach.conf import network
 from interface_attach.conf import neutron
 from interface_attach.conf import recovery
@@ -12,7 +13,7 @@ from interface_attach.conf import recovery
 
 def list_opts():
     return [(group, opts)
-            for module in (api, network, neutron, recovery)
+            for module in (api, compute, network, neutron, recovery)
             for group, opts in module.list_opts().items()]
 
 

@@ -465,3 +465,77 @@ class TestFilterMode(base.FunctionalTestCase):
             headers={'X-Auth-Token': base.member()},
             content_type='application/json')
         self.assertEqual(before, self.snapshot())
+
+    def test_behind_a_url_map_the_version_is_in_script_name(self):
+        """As in nova's api-paste.ini, which maps /v2 and /v2.1 so."""
+        response = self.app.post(
+            '/%s/servers/%s/os-interface' % (base.PROJECT, self.world.server),
+            params=json.dumps(port_body(self.world.port)),
+            headers={'X-Auth-Token': base.member()},
+            content_type='application/json',
+            extra_environ={'SCRIPT_NAME': '/v2'})
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertNotIn('X-Dummy', response.headers)
+        response = self.app.get(
+            '/servers/%s/os-interface' % self.world.server,
+            headers={'X-Auth-Token': base.member(),
+                     'OpenStack-API-Version': 'compute 2.70'},
+            extra_environ={'SCRIPT_NAME': '/v2.1'})
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertEqual([self.world.port], [
+            a['port_id'] for a in response.json['interfaceAttachments']])
+        self.assertEqual('compute 2.70',
+                         response.headers['OpenStack-API-Version'])
+
+
+FILTER_BEHIND_AUTHTOKEN_PASTE = '''\
+[pipeline:main]
+pipeline = request_id faultwrap interface_attach_filter dummy
+
+[filter:request_id]
+paste.filter_factory = interface_attach.api.paste:request_id_filter_factory
+
+[filter:faultwrap]
+paste.filter_factory = interface_attach.api.paste:faultwrap_filter_factory
+
+[filter:interface_attach_filter]
+paste.filter_factory = interface_attach.api.paste:filter_factory
+
+[app:dummy]
+paste.app_factory = tests.functional.test_pipeline:dummy_app_factory
+'''
+
+
+class TestFilterBehindAuthtoken(base.FunctionalTestCase):
+    """Identity headers as authtoken leaves them, with no context filter.
+
+    With ``delay_auth_decision`` authtoken passes invalid tokens on.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.world = self.make_world()
+        path = os.path.join(self.service.dir, 'filter-paste.ini')
+        with open(path, 'w') as f:
+            f.write(FILTER_BEHIND_AUTHTOKEN_PASTE)
+        self.app = webtest.TestApp(loadapp(
+            'config:%s' % path,
+            global_conf={'config_file': self.service.config_file}))
+
+    def attach_as(self, identity_status):
+        headers = {'X-Project-Id': base.PROJECT, 'X-User-Id': 'alice',
+                   'X-Roles': 'member,reader'}
+        if identity_status is not None:
+            headers['X-Identity-Status'] = identity_status
+        return self.attach(self.world.server, port_body(self.world.port),
+                           token=False, headers=headers)
+
+    def test_an_identity_not_confirmed_is_401(self):
+        for status in ('Invalid', 'invalid', '', None):
+            before = self.snapshot()
+            self.assertFault(self.attach_as(status), 401, UNAUTHORIZED)
+            self.assertEqual(before, self.snapshot())
+
+    def test_a_confirmed_identity_attaches(self):
+        response = self.attach_as('Confirmed')
+        self.assertEqual(200, response.status_int, response.text)

@@ -1,0 +1,1 @@
+"""Nova mode: the filter inside nova-api serves Nova's own servers."""
