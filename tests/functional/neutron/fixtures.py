@@ -134,10 +134,15 @@ ENTRY_POINTS = """\
 class NeutronFixture(fixtures.Fixture):
     """Neutron on 127.0.0.1:<free port>, backed by a fresh database."""
 
-    def __init__(self, workers=1, threads=16):
+    def __init__(self, workers=1, threads=16, policy=None, config=None):
+        """``policy``: rules written to a policy.yaml Neutron reads;
+        ``config``: sections (a dict of dicts) appended to neutron.conf.
+        """
         super().__init__()
         self.workers = workers
         self.threads = threads
+        self.policy = policy
+        self.config = config
 
     def _setUp(self):
         skip_unless_available()
@@ -148,6 +153,7 @@ class NeutronFixture(fixtures.Fixture):
             f.write(NEUTRON_CONF.format(
                 paste=_neutron_paste_file(), dir=self.dir,
                 db=self.database.url, mech=MECH_DRIVER))
+            f.write(self._extra_config())
         entry_points_dir = self._write_entry_points()
         self._migrate()
 
@@ -170,6 +176,19 @@ class NeutronFixture(fixtures.Fixture):
                 start_new_session=True)
         self.addCleanup(self._stop)
         self._wait_until_serving()
+
+    def _extra_config(self):
+        sections = {name: dict(options)
+                    for name, options in (self.config or {}).items()}
+        if self.policy:
+            path = os.path.join(self.dir, 'policy.yaml')
+            with open(path, 'w') as f:
+                json.dump(self.policy, f)  # JSON is YAML.
+            sections.setdefault('oslo_policy', {})['policy_file'] = path
+        return ''.join(
+            '\n[%s]\n%s' % (name, ''.join('%s = %s\n' % item
+                                            for item in options.items()))
+            for name, options in sections.items())
 
     def _write_entry_points(self):
         path = os.path.join(self.dir, 'entry_points')
