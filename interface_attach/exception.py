@@ -210,3 +210,13 @@ class ServiceUnavailable(InterfaceAttachError):
     def __init__(self, message=None, retry_after=30, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class ComputeTimedOut(ServiceUnavailable):
+    """The compute host did not answer an attach in time.
+
+    It may still act on it later.
+    """
+
+    msg_fmt = ('The compute service is unavailable. Please try again '
+               'later.')

@@ -26,6 +26,7 @@ from interface_attach.middleware import request_id
 from interface_attach.middleware import sizelimit
 from interface_attach import network
 from interface_attach import policy
+from interface_attach import recovery
 
 PROJECT = 'interface-attach'
 
@@ -47,7 +48,8 @@ class Services:
             # Nova is an optional dependency: imported in this mode only.
             from interface_attach.nova import compute as nova_compute
             self.compute = nova_compute.NovaComputeService(
-                self.database, driver, duplicates)
+                self.database, driver, duplicates,
+                late_attach_window=conf.recovery.stale_after)
             self.policy = nova_compute.NovaPolicy()
             self.max_version = nova_compute.max_microversion()
             # A GET reads Neutron and Nova only, nothing of ours.
@@ -87,8 +89,15 @@ def app_factory(global_conf, **local_conf):
 
 
 def filter_factory(global_conf, **local_conf):
-    """The filter: os-interface routes; every other request passes on."""
-    services = Services(load_conf(global_conf, local_conf))
+    """The filter: os-interface routes; every other request passes on.
+
+    The host's processes run no recovery of ours: each process that loads
+    the filter runs the periodic pass (it drops the claims a killed worker
+    left, which would refuse their ports).
+    """
+    conf = load_conf(global_conf, local_conf)
+    services = Services(conf)
+    recovery.start_periodic(conf, services)
 
     def _filter(app):
         return router.Router(services, next_app=app)

@@ -18,6 +18,9 @@ A port is attached when Neutron says so (its ``device_id``), as in Nova;
 our rows exist only while an attach is in flight.
 """
 
+import threading
+import time
+
 from nova.api.openstack import api_version_request
 from nova.compute import api as nova_compute_api
 from nova import objects
@@ -31,6 +34,9 @@ from interface_attach import exception
 from interface_attach.nova import errors
 
 LOG = logging.getLogger(__name__)
+
+# Seconds between two looks for a timed-out attach completed late.
+LATE_ATTACH_POLL = 2
 
 
 def max_microversion():
@@ -68,9 +74,11 @@ class NovaPolicy:
 class NovaComputeService(compute.ComputeService):
 
     def __init__(self, database, driver, allow_duplicate_networks,
-                 nova_api=None, servicegroup_api=None):
+                 late_attach_window=300, nova_api=None,
+                 servicegroup_api=None):
         super().__init__(database, driver, allow_duplicate_networks)
         self.allow_duplicate_networks = allow_duplicate_networks
+        self.late_attach_window = late_attach_window
         self.nova = nova_api or nova_compute_api.API()
         self.servicegroup = servicegroup_api or servicegroup.API()
 
@@ -97,6 +105,7 @@ class NovaComputeService(compute.ComputeService):
         self.attachments.reserve(server.id, claim, network_id,
                                  port_created=port_id is None, owner=owner,
                                  tag=tag)
+        late = None
         try:
             if port_id is not None:
                 # A rival that held the claim before us may have bound the
@@ -106,8 +115,17 @@ class NovaComputeService(compute.ComputeService):
             self._check_compute_up(server)
             vif = self._call_attach(server, network_id, port_id, fixed_ip,
                                     tag, ports_before)
+        except exception.ComputeTimedOut:
+            late = (server, network_id, port_id, ports_before, claim, owner)
+            raise
         finally:
-            self.attachments.remove(claim, owner)
+            if late is None:
+                self.attachments.remove(claim, owner)
+            else:
+                # The claim goes with the watch, which keeps the port.
+                threading.Thread(target=self._undo_late_attach, args=late,
+                                 name='interface-attach-late-attach',
+                                 daemon=True).start()
         known['port'] = vif['id']
         return self.driver.get_port(vif['id'])
 
@@ -161,6 +179,51 @@ class NovaComputeService(compute.ComputeService):
             self._clean_up_attach(server, network_id, port_id, ports_before)
             raise
 
+    def _undo_late_attach(self, server, network_id, port_id, ports_before,
+                          claim, owner):
+        """Detach again what a timed-out attach did after all.
+
+        The caller got a 503 for an attach whose message nova-compute may
+        already hold (a host frozen with it, say) and act on when it runs
+        again. Until ``late_attach_window`` has passed, the port that
+        attach binds or creates is watched for, and detached through Nova.
+        """
+        try:
+            deadline = time.monotonic() + self.late_attach_window
+            while time.monotonic() < deadline:
+                late_port = self._left_by_attach(server, network_id, port_id,
+                                                 ports_before)
+                if late_port is not None:
+                    LOG.warning('A timed-out attach of port %s to server %s '
+                                'completed late: detaching it', late_port,
+                                server.id)
+                    with errors.translated('detach_interface', server.id):
+                        self.nova.detach_interface(
+                            server.context, server.instance, late_port)
+                    return
+                time.sleep(LATE_ATTACH_POLL)
+        except Exception:
+            LOG.exception('Could not undo a timed-out attach to server %s',
+                          server.id)
+        finally:
+            self.attachments.remove(claim, owner)
+
+    def _left_by_attach(self, server, network_id, port_id, ports_before):
+        """The port a failed attach bound or created, if it did, else None.
+
+        A new port of the server on the network is surely the attach's
+        only while we hold the network guard (duplicates off).
+        """
+        if port_id is not None:
+            bound = self.driver.get_port(port_id).device_id == server.id
+            return port_id if bound else None
+        if self.allow_duplicate_networks:
+            return None
+        for port in self.driver.list_server_ports(server):
+            if port.network_id == network_id and port.id not in ports_before:
+                return port.id
+        return None
+
     def _clean_up_attach(self, server, network_id, port_id, ports_before):
         """Remove what a failed attach left: Nova's rollback, verified.
 
@@ -168,21 +231,13 @@ class NovaComputeService(compute.ComputeService):
         host that died or timed out in the middle does not.
         """
         try:
-            if port_id is not None:
-                if self.driver.get_port(port_id).device_id == server.id:
-                    LOG.warning('Attach of port %s to server %s failed and '
-                                'left it bound: unbinding', port_id,
-                                server.id)
-                    self.driver.release_port(port_id, server)
-            elif not self.allow_duplicate_networks:
-                # Only while we hold the network guard is a new port of
-                # this server on this network surely ours.
-                for port in self.driver.list_server_ports(server):
-                    if (port.network_id == network_id
-                            and port.id not in ports_before):
-                        LOG.warning('Attach to server %s failed and left '
-                                    'port %s: deleting', server.id, port.id)
-                        self.driver.delete_port(port.id)
+            left = self._left_by_attach(server, network_id, port_id,
+                                        ports_before)
+            if left is not None:
+                LOG.warning('Attach to server %s failed and left port %s: '
+                            '%s', server.id, left,
+                            'unbinding' if port_id else 'deleting')
+                self._give_back(server, left, port_created=port_id is None)
         except Exception:
             LOG.exception('Could not verify the rollback of a failed attach '
                           'to server %s', server.id)
@@ -236,8 +291,15 @@ class NovaComputeService(compute.ComputeService):
         return port
 
     def release(self, server, port_id, port_created):
-        """Nothing: recovery only drops a claim its process left.
+        """Nothing: recovery only drops a claim a killed worker left.
 
-        The attach it guarded is Nova's; nova-compute completes it or
-        rolls it back.
+        The attach it guarded was Nova's: nova-compute completed it or
+        rolled it back.
         """
+
+    def _give_back(self, server, port_id, port_created):
+        """Unbind a port a failed attach left bound, or delete its new one."""
+        if port_created:
+            self.driver.delete_port(port_id)
+        else:
+            self.driver.release_port(port_id, server)

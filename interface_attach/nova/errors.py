@@ -54,7 +54,7 @@ def translated(action=None, server_id=None):
     except oslo_messaging.MessagingTimeout as e:
         # The compute host did not answer within nova.conf's
         # rpc_response_timeout; the call's message expires with it.
-        raise exception.ServiceUnavailable(service='compute') from e
+        raise exception.ComputeTimedOut() from e
     except nova_exception.InstanceInvalidState as e:
         if isinstance(e, nova_exception.InstanceIsLocked):
             raise exception.ServerLocked(message=e.format_message()) from e

@@ -8,6 +8,7 @@ The real-Nova tier (tests/functional/nova) proves the same end to end.
 
 import datetime
 import threading
+import time
 import types
 import unittest
 
@@ -254,12 +255,39 @@ class NovaComputeTest(base.BaseTestCase):
         self.assertEqual('', self.neutron.ports['port-1'].device_id)
         self.assertEqual([], self.compute.attachments.in_flight())
 
-    def test_rpc_timeout_is_503(self):
+    def test_rpc_timeout_is_503_and_a_late_attach_is_detached(self):
+        """The compute host may act on the call after the caller's 503."""
+        self.fixture(nova_compute, 'LATE_ATTACH_POLL', 0.05)
         self.neutron.add_port('port-1')
         self.nova.attach_error = oslo_messaging.MessagingTimeout()
         self.assertRaises(exception.ServiceUnavailable, self.attach,
                           port_id='port-1')
-        self.assertEqual([], self.compute.attachments.in_flight())
+        # nova-compute runs again and binds the port after all.
+        self.neutron.bind('port-1', SERVER)
+        # The watch holds the claim until it has detached the late bind.
+        self.assertTrue(self.compute_wait(
+            lambda: not self.compute.attachments.in_flight()))
+        self.assertEqual([(SERVER, 'port-1')], self.nova.detach_calls)
+
+    def test_rpc_timeout_with_nothing_done_late(self):
+        self.compute.late_attach_window = 0.2
+        self.fixture(nova_compute, 'LATE_ATTACH_POLL', 0.05)
+        self.neutron.add_port('port-1')
+        self.nova.attach_error = oslo_messaging.MessagingTimeout()
+        self.assertRaises(exception.ServiceUnavailable, self.attach,
+                          port_id='port-1')
+        self.assertEqual(1, len(self.compute.attachments.in_flight()))
+        self.assertTrue(self.compute_wait(
+            lambda: not self.compute.attachments.in_flight()))
+        self.assertEqual([], self.nova.detach_calls)
+
+    def compute_wait(self, predicate, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return False
 
     def test_novas_errors_become_ours_with_novas_words(self):
         self.neutron.add_port('port-1')

@@ -135,7 +135,9 @@ class NeutronFixture(fixtures.Fixture):
     """Neutron on 127.0.0.1:<free port>, backed by a fresh database."""
 
     def __init__(self, workers=1, threads=16, policy=None, config=None):
-        """``policy``: rules written to a policy.yaml Neutron reads;
+        """Neutron's options beyond the defaults.
+
+        ``policy``: rules written to a policy.yaml Neutron reads;
         ``config``: sections (a dict of dicts) appended to neutron.conf.
         """
         super().__init__()
@@ -186,8 +188,8 @@ class NeutronFixture(fixtures.Fixture):
                 json.dump(self.policy, f)  # JSON is YAML.
             sections.setdefault('oslo_policy', {})['policy_file'] = path
         return ''.join(
-            '\n[%s]\n%s' % (name, ''.join('%s = %s\n' % item
-                                            for item in options.items()))
+            '\n[%s]\n%s' % (name, ''.join(
+                '%s = %s\n' % item for item in options.items()))
             for name, options in sections.items())
 
     def _write_entry_points(self):

@@ -27,8 +27,8 @@ nova, placement, neutron, gunicorn or PyMySQL, or an unreachable MariaDB or
 RabbitMQ, skip with the reason.
 """
 
-import configparser
 import concurrent.futures
+import configparser
 import http.client
 import importlib.util
 import json
@@ -104,7 +104,8 @@ paste.filter_factory = nova.profiler:WsgiMiddleware.factory
 paste.filter_factory = oslo_middleware:RequestBodySizeLimiter.factory
 
 [filter:http_proxy_to_wsgi]
-paste.filter_factory = oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory
+paste.filter_factory = \
+oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory
 
 [filter:legacy_v2_compatible]
 paste.filter_factory = nova.api.openstack:LegacyV2CompatibleWrapper.factory
@@ -776,8 +777,11 @@ class NovaCloud(fixtures.Fixture):
                           what='server %s deleted' % server_id)
 
     def log_tail(self, service, size=6000):
-        """The end of a service's log: placement, conductor, scheduler,
-        compute-<host>, api-filtered, api-stock; neutron."""
+        """The end of a service's log.
+
+        Services: placement, conductor, scheduler, compute-<host>,
+        api-filtered, api-stock; neutron.
+        """
         try:
             if service == 'neutron':
                 return self.neutron.log_tail(size)
@@ -788,8 +792,7 @@ class NovaCloud(fixtures.Fixture):
     def logs(self, size=3000):
         """Every log's tail, for a failure message."""
         names = ['neutron'] + list(self.processes)
-        return '\n'.join('==== %s ====\n%s' % (name,
-                                                self.log_tail(name, size))
+        return '\n'.join('==== %s ====\n%s' % (name, self.log_tail(name, size))
                          for name in names)
 
     # Neutron, through the NeutronFixture.
