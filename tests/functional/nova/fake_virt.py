@@ -36,8 +36,11 @@ class AttachFakeDriver(fake.FakeDriverWithoutFakeNodes):
 
 
 class NoAttachFakeDriver(AttachFakeDriver):
-    """Cannot hot-plug; small, so the scheduler's weighers (most free RAM
-    and CPU first) never pick it for a server with no forced host."""
+    """A host that cannot hot-plug.
+
+    Small, so the scheduler's weighers (most free RAM and CPU first) never
+    pick it for a server with no forced host.
+    """
 
     vcpus = 4
     memory_mb = 4096

@@ -150,4 +150,3 @@ class NovaTierTest(testtools.TestCase):
         lowered = {k.lower(): v for k, v in headers.items()}
         self.assertIn('x-openstack-request-id', lowered)
         self.assertIsInstance(body, dict, (status, body))
-
