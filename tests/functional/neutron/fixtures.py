@@ -135,7 +135,7 @@ class NeutronFixture(fixtures.Fixture):
     """Neutron on 127.0.0.1:<free port>, backed by a fresh database."""
 
     def __init__(self, workers=1, threads=16, policy=None, config=None):
-        """Neutron's options beyond the defaults.
+        """Optional extras of Neutron's configuration.
 
         ``policy``: rules written to a policy.yaml Neutron reads;
         ``config``: sections (a dict of dicts) appended to neutron.conf.
@@ -187,10 +187,11 @@ class NeutronFixture(fixtures.Fixture):
             with open(path, 'w') as f:
                 json.dump(self.policy, f)  # JSON is YAML.
             sections.setdefault('oslo_policy', {})['policy_file'] = path
-        return ''.join(
-            '\n[%s]\n%s' % (name, ''.join(
-                '%s = %s\n' % item for item in options.items()))
-            for name, options in sections.items())
+        text = ''
+        for name, options in sections.items():
+            text += '\n[%s]\n' % name
+            text += ''.join('%s = %s\n' % item for item in options.items())
+        return text
 
     def _write_entry_points(self):
         path = os.path.join(self.dir, 'entry_points')

@@ -36,7 +36,7 @@ class AttachFakeDriver(fake.FakeDriverWithoutFakeNodes):
 
 
 class NoAttachFakeDriver(AttachFakeDriver):
-    """Cannot hot-plug.
+    """A host that cannot hot-plug.
 
     Small, so the scheduler's weighers (most free RAM and CPU first) never
     pick it for a server with no forced host.

@@ -51,6 +51,8 @@ BIN = os.path.dirname(sys.executable)
 RABBIT_HOST = '127.0.0.1'
 RABBIT_PORT = 5672
 START_TIMEOUT = 120
+#: Seconds all services get, together, to exit on SIGTERM before SIGKILL.
+STOP_TIMEOUT = 5
 
 #: ``compute_main`` publishes ``fake_virt`` as ``nova.virt.<this>``; not
 #: imported here: importing nova in the test process would import eventlet.
@@ -79,14 +81,14 @@ use = call:nova.api.openstack.urlmap:urlmap_factory
 
 [composite:openstack_compute_api_v21]
 use = call:nova.api.auth:pipeline_factory_v21
-keystone = cors http_proxy_to_wsgi compute_req_id faultwrap request_log \
-sizelimit osprofiler authtoken keystonecontext osapi_compute_app_v21
+keystone = cors http_proxy_to_wsgi compute_req_id faultwrap request_log
+    sizelimit osprofiler authtoken keystonecontext osapi_compute_app_v21
 
 [composite:openstack_compute_api_v21_legacy_v2_compatible]
 use = call:nova.api.auth:pipeline_factory_v21
-keystone = cors http_proxy_to_wsgi compute_req_id faultwrap request_log \
-sizelimit osprofiler authtoken keystonecontext legacy_v2_compatible \
-osapi_compute_app_v21
+keystone = cors http_proxy_to_wsgi compute_req_id faultwrap request_log
+    sizelimit osprofiler authtoken keystonecontext legacy_v2_compatible
+    osapi_compute_app_v21
 
 [filter:request_log]
 paste.filter_factory = nova.api.openstack.requestlog:RequestLog.factory
@@ -104,8 +106,7 @@ paste.filter_factory = nova.profiler:WsgiMiddleware.factory
 paste.filter_factory = oslo_middleware:RequestBodySizeLimiter.factory
 
 [filter:http_proxy_to_wsgi]
-paste.filter_factory = \
-oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory
+paste.filter_factory = %(http_proxy_to_wsgi)s
 
 [filter:legacy_v2_compatible]
 paste.filter_factory = nova.api.openstack:LegacyV2CompatibleWrapper.factory
@@ -117,12 +118,12 @@ paste.app_factory = nova.api.openstack.compute:APIRouterV21.factory
 pipeline = cors faultwrap request_log http_proxy_to_wsgi oscomputeversionapp
 
 [pipeline:oscomputeversion_v2]
-pipeline = cors compute_req_id faultwrap request_log http_proxy_to_wsgi \
-oscomputeversionapp_v2
+pipeline = cors compute_req_id faultwrap request_log http_proxy_to_wsgi
+    oscomputeversionapp_v2
 
 [pipeline:oscomputeversion_legacy_v2]
-pipeline = cors compute_req_id faultwrap request_log http_proxy_to_wsgi \
-legacy_v2_compatible oscomputeversionapp_v2
+pipeline = cors compute_req_id faultwrap request_log http_proxy_to_wsgi
+    legacy_v2_compatible oscomputeversionapp_v2
 
 [app:oscomputeversionapp]
 paste.app_factory = nova.api.openstack.compute.versions:Versions.factory
@@ -139,7 +140,8 @@ paste.filter_factory = nova.api.auth:NovaKeystoneContext.factory
 
 [filter:authtoken]
 paste.filter_factory = keystonemiddleware.auth_token:filter_factory
-"""
+""" % {'http_proxy_to_wsgi':
+       'oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory'}
 
 COMPUTE_PIPELINES = ('openstack_compute_api_v21',
                      'openstack_compute_api_v21_legacy_v2_compatible')
@@ -229,12 +231,14 @@ class Process(fixtures.Fixture):
             raise RuntimeError('%s exited with %s:\n%s' % (
                 self.name, self.process.returncode, self.log_tail()))
 
-    def stop(self, sig=signal.SIGTERM):
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        """``sig``, up to ``timeout`` s to exit, then SIGKILL the group."""
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, sig)
-                self.process.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
+                self.process.wait(timeout=self.stop_timeout
+                                  if timeout is None else max(0, timeout))
+            except (subprocess.TimeoutExpired, ProcessLookupError):
                 pass
         # Whatever is left of the group (gunicorn workers, privsep).
         try:
@@ -319,7 +323,8 @@ def edit_paste(text, noauth_config, filter_config=None):
     lines = []
     for section in parser.sections():
         lines.append('[%s]' % section)
-        lines.extend('%s = %s' % item for item in parser.items(section))
+        lines.extend('%s = %s' % (key, value.replace('\n', '\n    '))
+                     for key, value in parser.items(section))
         lines.append('')
     return '\n'.join(lines)
 
@@ -430,8 +435,9 @@ class NovaCloud(fixtures.Fixture):
             process.terminate()
         if self.neutron.process.poll() is None:
             os.killpg(self.neutron.process.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT
         for process in reversed(list(self.processes.values())):
-            process.stop()
+            process.stop(timeout=deadline - time.monotonic())
 
     def memory_mb(self):
         """Resident memory of every process of the cloud, in MiB."""
@@ -499,8 +505,10 @@ class NovaCloud(fixtures.Fixture):
             'api_database': {'connection': self.databases['api'].url},
             'database': {'connection': self.databases['cell1'].url},
             'conductor': {'workers': '1'},
+            # The scheduler maps new compute hosts to cell1 (what
+            # nova-manage cell_v2 discover_hosts does), every 2 s.
             'scheduler': {'workers': '1',
-                          'discover_hosts_in_cells_interval': '-1'},
+                          'discover_hosts_in_cells_interval': '2'},
             'glance': {'api_servers': self.image.url},
             'placement': {'auth_type': 'admin_token', 'token': 'admin',
                           'endpoint_override': self.placement_url},
@@ -516,44 +524,19 @@ class NovaCloud(fixtures.Fixture):
         }, self.nova_config_overrides)
 
     def _migrate_nova(self):
-        """The API database, cell0's and cell1's, side by side.
+        """The API database, the cell mappings, cell1's and cell0's schemas.
 
-        Only the cell mappings need the API database's schema; each cell's
-        schema is synced alone (``db sync --local_cell``). The endpoints
-        are written to nova.conf later, once the services have ports.
+        In one process (``manage_main``); the endpoints are written to
+        nova.conf later, once the services have ports.
         """
-        self.nova_conf = os.path.join(self.dir, 'nova.conf')
-        manage = os.path.join(BIN, 'nova-manage')
-
-        def conf(name, cell):
-            return _write_ini(os.path.join(self.dir, name), {
-                'DEFAULT': {'transport_url': self.vhost.url,
-                            'debug': 'false'},
-                'api_database': {'connection': self.databases['api'].url},
-                'database': {'connection': self.databases[cell].url}})
-
-        def api():
-            args = [manage, '--config-file', conf('nova.conf', 'cell1')]
-            _run(args + ['api_db', 'sync'], 'nova-manage api_db sync')
-            _run(args + ['cell_v2', 'map_cell0', '--database_connection',
-                         self.databases['cell0'].url],
-                 'nova-manage cell_v2 map_cell0')
-            _run(args + ['cell_v2', 'create_cell', '--name', 'cell1',
-                         '--database_connection',
-                         self.databases['cell1'].url,
-                         '--transport-url', self.vhost.url],
-                 'nova-manage cell_v2 create_cell')
-
-        def cell(name):
-            _run([manage, '--config-file', conf('sync-%s.conf' % name, name),
-                  'db', 'sync', '--local_cell'],
-                 'nova-manage db sync (%s)' % name)
-
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            futures = [pool.submit(api), pool.submit(cell, 'cell0'),
-                       pool.submit(cell, 'cell1')]
-            for future in futures:
-                future.result()
+        self.nova_conf = _write_ini(os.path.join(self.dir, 'nova.conf'), {
+            'DEFAULT': {'transport_url': self.vhost.url, 'debug': 'false'},
+            'api_database': {'connection': self.databases['api'].url},
+            'database': {'connection': self.databases['cell1'].url}})
+        _run([sys.executable, '-m', 'tests.functional.nova.manage_main',
+              self.nova_conf, self.databases['cell0'].url],
+             'nova-manage steps (manage_main)',
+             env=dict(os.environ, PYTHONPATH=REPO))
         self._mark('nova migrated', self._t0)
 
     def _write_nova_configs(self):
@@ -672,15 +655,27 @@ class NovaCloud(fixtures.Fixture):
         finally:
             conn.close()
 
+    def _host_mappings(self):
+        conn = neutron_fixtures._mysql(self.databases['api'].name)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute('SELECT host FROM host_mappings')
+                return {row[0] for row in cursor.fetchall()}
+        finally:
+            conn.close()
+
     def _discover_hosts(self):
-        def written():
+        """Until every compute host is mapped to cell1.
+
+        nova-compute writes its compute_nodes row, then the scheduler's
+        periodic discovery maps its host.
+        """
+        def mapped():
             self._check_processes()
-            return set(self.compute_hosts) <= self._compute_nodes()
-        self.wait_for(written, START_TIMEOUT,
-                      what='nova-compute to write its compute_nodes rows')
-        _run([os.path.join(BIN, 'nova-manage')] + self._nova_args()
-             + ['cell_v2', 'discover_hosts', '--verbose'],
-             'nova-manage cell_v2 discover_hosts')
+            return set(self.compute_hosts) <= self._host_mappings()
+        self.wait_for(mapped, START_TIMEOUT,
+                      what='the compute hosts mapped to cell1 (compute '
+                           'nodes: %s)' % self._compute_nodes)
 
     def _wait_for_api(self, api):
         def serving():
@@ -779,8 +774,8 @@ class NovaCloud(fixtures.Fixture):
     def log_tail(self, service, size=6000):
         """The end of a service's log.
 
-        Services: placement, conductor, scheduler, compute-<host>,
-        api-filtered, api-stock; neutron.
+        placement, conductor, scheduler, compute-<host>, api-filtered,
+        api-stock; neutron.
         """
         try:
             if service == 'neutron':
