@@ -1,6 +1,7 @@
 """JSON responses, and faults in Nova's shape {"<name>": {code, message}}."""
 
 import json
+import re
 
 import webob
 
@@ -25,6 +26,10 @@ UNAUTHORIZED = 'The request you have made requires authentication.'
 SERVER_ERROR = ('The server has either erred or is incapable of performing '
                 'the requested operation.')
 
+# Seconds a client is asked to wait after a 503 whose maker did not say
+# (keystonemiddleware's, when Keystone cannot be reached).
+RETRY_AFTER = 5
+
 
 def fault_name(code):
     return FAULT_NAMES.get(code, 'computeFault')
@@ -46,6 +51,10 @@ def empty_response(status):
 
 
 def fault_response(code, message, headers=None):
+    if code == 503 and 'retry-after' not in {
+            name.lower() for name in headers or ()}:
+        # Every 503 says when to come back: clients back off by it.
+        headers = dict(headers or {}, **{'Retry-After': str(RETRY_AFTER)})
     return json_response(
         code, {fault_name(code): {'code': code, 'message': message}},
         headers=headers, content_type='application/json; charset=UTF-8')
@@ -77,5 +86,11 @@ def message_of(response):
         for value in [body] + list(body.values()):
             if isinstance(value, dict) and isinstance(
                     value.get('message'), str):
-                return value['message']
+                return _plain_text(value['message'])
     return response.status.split(' ', 1)[-1]
+
+
+def _plain_text(message):
+    # webob's explanation and detail joined by HTML line breaks (as in
+    # keystonemiddleware's 503): one line of text.
+    return ' '.join(re.sub(r'<br\s*/?>', ' ', message).split())

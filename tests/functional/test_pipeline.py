@@ -22,6 +22,7 @@ from interface_attach import compute
 from interface_attach.db import servers
 from interface_attach.network import local
 from interface_attach import policy
+from tests import api_process
 from tests.functional import base
 
 SERVER_ERROR = ('The server has either erred or is incapable of performing '
@@ -264,6 +265,37 @@ class TestNoAuth(base.FunctionalTestCase):
         response = self.attach(w.server, port_body(w.port), token='nope')
         self.assertFault(response, 401, UNAUTHORIZED)
         self.assertEqual('noauth', response.headers['WWW-Authenticate'])
+
+
+class TestKeystoneUnreachable(base.FunctionalTestCase):
+    """Keystone down: keystonemiddleware's 503, in our shape, says when."""
+
+    pipeline = 'interface_attach'
+
+    def setUp(self):
+        # Nothing listens on the port: every validation is refused.
+        closed = 'http://127.0.0.1:%d/identity' % api_process.free_port()
+        self.options = {
+            'api': {'auth_strategy': 'keystone'},
+            'keystone_authtoken': {
+                'www_authenticate_uri': KEYSTONE_URI,
+                'auth_type': 'password', 'auth_url': closed,
+                'username': 'ia', 'password': 'secret',
+                'project_name': 'service', 'user_domain_id': 'default',
+                'project_domain_id': 'default',
+                'http_request_max_retries': '0'}}
+        super().setUp()
+        self.world = self.make_world()
+
+    def test_503_with_retry_after(self):
+        response = self.attach(self.world.server, port_body(self.world.port),
+                               token='any-token')
+        self.assertFault(response, 503,
+                         'The server is currently unavailable. Please try '
+                         'again at a later time. The Keystone service is '
+                         'temporarily unavailable.')
+        self.assertEqual('5', response.headers['Retry-After'])
+        self.assertRequestIds(response)
 
 
 class TestKeystone(base.FunctionalTestCase):
