@@ -3,16 +3,17 @@
 It answers every request with one fixed JSON body of ``--body-size`` bytes
 (the size of an os-interface show response), and is served exactly as
 ``interface-attach-api`` serves the real pipeline: the same gunicorn
-``BaseApplication`` subclass and the same options (sync workers, preload,
-access log on stdout), without the per-worker recovery thread::
+``BaseApplication`` subclass and the same options (our buffering threaded
+workers, preload, access log on stdout), without the per-worker recovery
+thread::
 
   python tools/bare_app.py --port 8899 --workers 2 --body-size 279
 """
 
 import argparse
 import json
-import types
 
+from interface_attach.api import paste
 from interface_attach.cmd import api
 
 
@@ -41,9 +42,11 @@ def main(argv=None):
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--body-size', type=int, default=279)
     args = parser.parse_args(argv)
-    conf = types.SimpleNamespace(api=types.SimpleNamespace(
-        bind_host=args.host, bind_port=args.port, workers=args.workers,
-        graceful_timeout=30))
+    # The service's defaults, from no configuration file.
+    conf = paste.new_conf([], config_files=[])
+    conf.set_override('bind_host', args.host, group='api')
+    conf.set_override('bind_port', args.port, group='api')
+    conf.set_override('workers', args.workers, group='api')
     options = api.server_options(conf)
     # post_fork starts the service's recovery thread: nothing to recover.
     del options['post_fork']

@@ -1,7 +1,7 @@
 """Throughput and latency of interface-attach-api, against a bare WSGI app.
 
-Starts the real service (``python -m interface_attach.cmd.api``: gunicorn
-sync workers, the shipped api-paste.ini, noauth) on a fresh database seeded
+Starts the real service (``python -m interface_attach.cmd.api``: its
+gunicorn workers, the shipped api-paste.ini, noauth) on a fresh database seeded
 with bulk inserts, drives it over loopback with wrk (a closed loop: each of
 ``--concurrency`` connections sends its next request when the previous one
 is answered), and reports requests per second, p50/p95/p99 latency, worker

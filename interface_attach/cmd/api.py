@@ -1,7 +1,9 @@
 """interface-attach-api: serve the paste pipeline with gunicorn workers.
 
 The master loads and checks the application once, then forks ``[api]
-workers`` processes bound to ``[api] bind_host``:``bind_port``. SIGTERM
+workers`` processes bound to ``[api] bind_host``:``bind_port``, each
+receiving requests in its event loop and serving whole ones on ``[api]
+threads`` threads (see interface_attach/wsgi/worker.py). SIGTERM
 stops accepting connections, lets requests in flight finish (up to
 ``[api] graceful_timeout`` seconds) and exits 0.
 """
@@ -10,9 +12,11 @@ import signal
 import sys
 
 from gunicorn.app import base as gunicorn_base
+from oslo_middleware import opts as middleware_opts
 
 from interface_attach.api import paste
 from interface_attach import wsgi
+from interface_attach.wsgi import worker
 
 
 class Server(gunicorn_base.BaseApplication):
@@ -46,6 +50,13 @@ def server_options(conf):
         'post_fork': post_fork,
         'bind': '%s:%d' % (conf.api.bind_host, conf.api.bind_port),
         'workers': conf.api.workers,
+        'worker_class': worker.worker_class(conf.api.client_request_timeout,
+                                            max_request_body_size(conf)),
+        'threads': conf.api.threads,
+        'keepalive': conf.api.keepalive,
+        # gunicorn trusts 127.0.0.1 by default: a local client could then
+        # set SCRIPT_NAME, PATH_INFO and the scheme.
+        'forwarded_allow_ips': ','.join(conf.api.forwarded_allow_ips),
         'graceful_timeout': conf.api.graceful_timeout,
         'preload_app': True,
         'proc_name': 'interface-attach-api',
@@ -54,6 +65,13 @@ def server_options(conf):
         # The access log never shows headers, so no token reaches it.
         'access_log_format': '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
     }
+
+
+def max_request_body_size(conf):
+    """sizelimit's limit: no body larger is worth receiving whole."""
+    for group, opts in middleware_opts.list_opts_sizelimit():
+        conf.register_opts(opts, group=group)
+    return conf.oslo_middleware.max_request_body_size
 
 
 def main(argv=None):

@@ -18,6 +18,32 @@ api_opts = [
         'workers', default=2, min=1,
         help='Number of API worker processes.'),
     cfg.IntOpt(
+        'threads', default=1, min=1,
+        help='Threads per worker process serving requests. Each worker '
+             'receives requests in its event loop, so a thread is only '
+             'taken by a request received whole. On SQLite more threads '
+             'only share the worker\'s CPU (and its GIL); where requests '
+             'wait on the network (Neutron, a remote database) more let a '
+             'worker serve others meanwhile.'),
+    cfg.FloatOpt(
+        'client_request_timeout', default=10, min=0.1,
+        help='Seconds a client has to send a whole request (head and '
+             'body), from the connection (or its first byte, on a kept-'
+             'alive connection); after that the connection is closed (408 '
+             'if part of a request came). Idle and slow clients hold no '
+             'thread meanwhile.'),
+    cfg.IntOpt(
+        'keepalive', default=2, min=0,
+        help='Seconds an idle kept-alive connection stays open for its '
+             'next request (0: one request per connection).'),
+    cfg.ListOpt(
+        'forwarded_allow_ips', default=[],
+        help='Addresses of front-end proxies trusted to set the '
+             'X-Forwarded-Proto scheme and the SCRIPT_NAME and PATH_INFO '
+             'headers (gunicorn\'s forwarded_allow_ips; "*" trusts '
+             'everyone). Empty, the default: no client-sent header changes '
+             'routing or the URL scheme, from 127.0.0.1 included.'),
+    cfg.IntOpt(
         'graceful_timeout', default=30, min=1,
         help='Seconds workers get to finish their requests after SIGTERM.'),
     cfg.StrOpt(

@@ -18,7 +18,7 @@ class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
         req = webob.Request(environ)
         max_size = self._conf_get('max_request_body_size')
         if req.content_length is not None and req.content_length > max_size:
-            return _too_large(max_size)(environ, start_response)
+            return too_large(max_size)(environ, start_response)
         if req.content_length is None and req.is_body_readable:
             # Read it here: webob's 413 raised by the reader further down
             # would be rendered by an inner filter, HTML and all.
@@ -26,11 +26,12 @@ class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
             try:
                 req.make_body_seekable()
             except webob.exc.HTTPRequestEntityTooLarge:
-                return _too_large(max_size)(environ, start_response)
+                return too_large(max_size)(environ, start_response)
         return self.application(environ, start_response)
 
 
-def _too_large(max_size):
+def too_large(max_size):
+    """The 413 fault for a body over ``max_size`` bytes."""
     return faults.fault_response(
         413, 'Request is too large. Larger than max_request_body_size '
              '(%d).' % max_size)
