@@ -84,6 +84,17 @@ class FixedIpInvalidForNetwork(Invalid):
                '%(network_id)s.')
 
 
+class InvalidSubnet(Invalid):
+    # Neutron's InvalidInput wording: operators see what Neutron says.
+    msg_fmt = 'Invalid input for operation: %(reason)s.'
+
+
+class SubnetOverlaps(InvalidSubnet):
+    msg_fmt = ('Invalid input for operation: Requested subnet with cidr: '
+               '%(cidr)s for network: %(network_id)s overlaps with another '
+               'subnet.')
+
+
 class NoMoreFixedIps(Invalid):
     msg_fmt = 'No fixed IP addresses available for network: %(network_id)s'
 

@@ -3,8 +3,10 @@
 This is what the ``local`` network driver and the operator CLI work on.
 Every write that must not race is a single statement the database decides:
 a port is claimed with ``UPDATE ... WHERE device_id = ''`` and an address is
-taken by inserting into ``ip_allocations``, whose primary key forbids a
-second holder.
+taken by inserting into ``ip_allocations``, whose keys forbid a second
+holder in the subnet and on the network. Subnet creations of one network
+are serialised on the network's row, so overlapping subnets cannot both
+be created.
 """
 
 import random
@@ -40,9 +42,16 @@ _IPS_OF_PORTS = (
     .order_by(_subnets.c.ip_version, _subnets.c.created_at))
 _SUBNETS_OF_NETWORK = sa.select(_subnets).where(
     _subnets.c.network_id == sa.bindparam('network_id')).order_by(
-        _subnets.c.ip_version, _subnets.c.created_at)
-_ADDRESSES_OF_SUBNET = sa.select(_ips.c.ip_address).where(
-    _ips.c.subnet_id == sa.bindparam('subnet_id'))
+        _subnets.c.ip_version, _subnets.c.created_at, _subnets.c.id)
+# FOR NO KEY UPDATE on PostgreSQL: ports inserted meanwhile (their foreign
+# key takes KEY SHARE) are not blocked; FOR UPDATE elsewhere, nothing on
+# SQLite, where a writer holds the database's write lock anyway.
+_LOCK_NETWORK = _GET_NETWORK.with_for_update(key_share=True)
+_ADDRESSES_OF_SUBNETS = sa.select(_ips.c.ip_address).where(
+    _ips.c.subnet_id.in_(sa.bindparam('subnet_ids', expanding=True)))
+_HOLDER_IN_SUBNETS = sa.select(_ips.c.port_id).where(
+    _ips.c.subnet_id.in_(sa.bindparam('subnet_ids', expanding=True)),
+    _ips.c.ip_address == sa.bindparam('ip_address')).limit(1)
 _HIGHEST_ADDRESS_KEY = sa.select(sa.func.max(_ips.c.address_key)).where(
     _ips.c.subnet_id == sa.bindparam('subnet_id'))
 _INSERT_PORT = sa.insert(_ports)
@@ -63,6 +72,29 @@ _ALLOCATION_ATTEMPTS = 10
 def address_key(address):
     """An address as 32 hex digits: ordered as the addresses are."""
     return '%032x' % int(netaddr.IPAddress(address))
+
+
+def allocatable_range(net):
+    """(first, last) addresses a port may hold, as integers; None if none.
+
+    As Neutron's allocation pools: IPv4 keeps back its network and
+    broadcast addresses, except on a /31 (RFC 3021: both are hosts); IPv6
+    keeps back the subnet-router anycast address, the subnet's own. So a
+    /32 or a /128, whose one address is the subnet's own, has none.
+    """
+    if net.size == 1:
+        return None
+    if net.version == 4 and net.size > 2:
+        return net.first + 1, net.last - 1
+    if net.version == 6:
+        return net.first + 1, net.last
+    return net.first, net.last
+
+
+def overlaps(net, other):
+    """Whether two IPNetworks share an address."""
+    return (net.version == other.version and net.first <= other.last
+            and other.first <= net.last)
 
 
 def generate_mac():
@@ -125,9 +157,17 @@ class NetworkStore:
     @engine.retry_on_deadlock
     def create_subnet(self, network_id, cidr, gateway_ip=None,
                       subnet_id=None):
-        """Add a subnet; the gateway defaults to the first host address."""
-        self.get_network(network_id)
-        net = netaddr.IPNetwork(cidr)
+        """Add a subnet; the gateway defaults to the first host address.
+
+        :raises NetworkNotFound, SubnetOverlaps: as Neutron, a subnet may
+            not share an address with another subnet of its network.
+        :raises InvalidSubnet: a /0, or no address left for a port.
+        """
+        net = netaddr.IPNetwork(cidr).cidr
+        if net.prefixlen == 0:
+            # Neutron's refusal too; a /0 would also overlap every subnet.
+            raise exception.InvalidSubnet(
+                reason='0 is not allowed as CIDR prefix length')
         if gateway_ip is None and net.size > 2:
             gateway_ip = str(net.network + 1)
         if gateway_ip is not None:
@@ -135,11 +175,29 @@ class NetworkStore:
             if netaddr.IPAddress(gateway_ip) not in net:
                 raise exception.Invalid(
                     'Gateway %s is not in subnet %s.' % (gateway_ip, net.cidr))
+        hosts = allocatable_range(net)
+        gateway = int(netaddr.IPAddress(gateway_ip)) if gateway_ip else None
+        if hosts is None or hosts == (gateway, gateway):
+            raise exception.InvalidSubnet(
+                reason='subnet %s has no address a port could take'
+                % net.cidr)
         values = dict(id=subnet_id or uuidutils.generate_uuid(),
                       network_id=network_id, cidr=str(net.cidr),
                       ip_version=net.version, gateway_ip=gateway_ip,
                       created_at=timeutils.utcnow())
         with self._db.writer() as conn:
+            # The network's row, locked until commit, serialises the subnet
+            # creations of the network: of two overlapping ones, the second
+            # waits here, then reads the first among the subnets (every
+            # statement reads what is committed, see engine).
+            if conn.execute(_LOCK_NETWORK,
+                            {'network_id': network_id}).first() is None:
+                raise exception.NetworkNotFound(network_id=network_id)
+            for other in conn.execute(_SUBNETS_OF_NETWORK,
+                                      {'network_id': network_id}):
+                if overlaps(net, netaddr.IPNetwork(other.cidr)):
+                    raise exception.SubnetOverlaps(cidr=str(net.cidr),
+                                                   network_id=network_id)
             conn.execute(sa.insert(_subnets).values(**values))
         return self.get_subnet(values['id'])
 
@@ -176,11 +234,13 @@ class NetworkStore:
     def create_port(self, project_id, network_id, fixed_ip=None,
                     port_id=None, device_id='', device_owner='',
                     status='DOWN'):
-        """Create a port with one address from each subnet of its network.
+        """Create a port with an address of each IP version of its network.
 
-        With ``fixed_ip`` the port gets exactly that address. The port, its
-        addresses and its binding (``device_id``) are written in one
-        transaction, so a failure leaves nothing behind.
+        As Neutron: for each version, from the first subnet of that version
+        (oldest first) with an address left. With ``fixed_ip`` the port
+        gets exactly that address. The port, its addresses and its binding
+        (``device_id``) are written in one transaction, so a failure leaves
+        nothing behind.
 
         :raises FixedIpInvalidForNetwork, FixedIpAlreadyInUse, NoMoreFixedIps
         """
@@ -219,8 +279,10 @@ class NetworkStore:
             addresses = [self._requested_address(conn, subnets, network_id,
                                                  fixed_ip)]
         else:
-            addresses = [(subnet.id, self._free_address(conn, subnet))
-                         for subnet in subnets]
+            addresses = [
+                self._address_of_version(conn, subnets, version, network_id)
+                for version in sorted({subnet.ip_version
+                                       for subnet in subnets})]
         conn.execute(_INSERT_PORT, dict(
             id=port_id, project_id=project_id, network_id=network_id,
             mac_address=generate_mac(), device_id=device_id,
@@ -229,21 +291,22 @@ class NetworkStore:
         for subnet_id, address in addresses:
             conn.execute(_INSERT_IP, dict(
                 subnet_id=subnet_id, ip_address=address, port_id=port_id,
-                address_key=address_key(address)))
+                address_key=address_key(address), network_guard=network_id))
 
     @staticmethod
     def _requested_address(conn, subnets, network_id, fixed_ip):
         address = netaddr.IPAddress(fixed_ip)
-        for subnet in subnets:
-            net = netaddr.IPNetwork(subnet.cidr)
-            if address not in net:
+        holding = [subnet for subnet in subnets
+                   if address in netaddr.IPNetwork(subnet.cidr)]
+        for subnet in holding:
+            hosts = allocatable_range(netaddr.IPNetwork(subnet.cidr))
+            if hosts is None or not hosts[0] <= int(address) <= hosts[1]:
                 continue
-            if net.version == 4 and net.size > 2 and address in (
-                    net.network, net.broadcast):
-                break
-            taken = conn.execute(sa.select(_ips.c.port_id).where(
-                _ips.c.subnet_id == subnet.id,
-                _ips.c.ip_address == str(address))).first()
+            # Every subnet holding the address is looked at: a database
+            # from before overlaps were refused may have two.
+            taken = conn.execute(_HOLDER_IN_SUBNETS, {
+                'subnet_ids': [s.id for s in holding],
+                'ip_address': str(address)}).first()
             if taken is not None or str(address) == subnet.gateway_ip:
                 raise exception.FixedIpAlreadyInUse(address=fixed_ip)
             return subnet.id, str(address)
@@ -251,43 +314,62 @@ class NetworkStore:
                                                  network_id=network_id)
 
     @classmethod
-    def _free_address(cls, conn, subnet):
+    def _address_of_version(cls, conn, subnets, version, network_id):
+        """(subnet id, address) of the first ``version`` subnet with room.
+
+        So a full subnet does not fail the port while another has room.
+        """
+        for subnet in subnets:
+            if subnet.ip_version == version:
+                address = cls._free_address(conn, subnet, subnets)
+                if address is not None:
+                    return subnet.id, address
+        raise exception.NoMoreFixedIps(network_id=network_id)
+
+    @classmethod
+    def _free_address(cls, conn, subnet, subnets):
         """The address after the subnet's highest, else the lowest free.
 
         The highest is one index lookup, however many ports the subnet
         has; only once the end of the subnet is reached are the addresses
-        read to find a gap left by a deleted port.
+        read to find a gap left by a deleted port. None when it is full.
         """
         net = netaddr.IPNetwork(subnet.cidr)
-        hosts = net.iter_hosts()
-        first = next(hosts, None)
-        if first is None:
-            raise exception.NoMoreFixedIps(network_id=subnet.network_id)
-        highest = conn.execute(_HIGHEST_ADDRESS_KEY,
-                               {'subnet_id': subnet.id}).scalar()
-        candidate = (int(first) if highest is None
-                     else max(int(highest, 16) + 1, int(first)))
+        hosts = allocatable_range(net)
+        if hosts is None:
+            return None
+        first, last = hosts
         gateway = (int(netaddr.IPAddress(subnet.gateway_ip))
                    if subnet.gateway_ip else None)
-        if candidate == gateway:
-            candidate += 1
-        last = net.last - 1 if net.version == 4 and net.size > 2 else net.last
-        if candidate <= last:
-            return str(netaddr.IPAddress(candidate, net.version))
-        return cls._lowest_free_address(conn, subnet, net)
+        # Subnets created before overlaps were refused may share addresses
+        # with this one: those the others hold are taken too, so read them
+        # all (such a network is reported by check until it is fixed).
+        sharing = [other.id for other in subnets
+                   if overlaps(net, netaddr.IPNetwork(other.cidr))]
+        if sharing == [subnet.id]:
+            highest = conn.execute(_HIGHEST_ADDRESS_KEY,
+                                   {'subnet_id': subnet.id}).scalar()
+            candidate = (first if highest is None
+                         else max(int(highest, 16) + 1, first))
+            if candidate == gateway:
+                candidate += 1
+            if candidate <= last:
+                return str(netaddr.IPAddress(candidate, net.version))
+        return cls._lowest_free_address(conn, sharing, net, hosts, gateway)
 
     @staticmethod
-    def _lowest_free_address(conn, subnet, net):
-        taken = set(conn.execute(_ADDRESSES_OF_SUBNET,
-                                 {'subnet_id': subnet.id}).scalars())
-        if subnet.gateway_ip:
-            taken.add(subnet.gateway_ip)
+    def _lowest_free_address(conn, subnet_ids, net, hosts, gateway):
+        taken = {int(netaddr.IPAddress(address)) for address in conn.execute(
+            _ADDRESSES_OF_SUBNETS, {'subnet_ids': subnet_ids}).scalars()}
+        if gateway is not None:
+            taken.add(gateway)
+        first, last = hosts
         # Among the first len(taken) + 1 host addresses at least one is
         # free whenever the subnet has room, so the scan stays short.
-        for _, address in zip(range(len(taken) + 1), net.iter_hosts()):
-            if str(address) not in taken:
-                return str(address)
-        raise exception.NoMoreFixedIps(network_id=subnet.network_id)
+        for candidate in range(first, min(last, first + len(taken)) + 1):
+            if candidate not in taken:
+                return str(netaddr.IPAddress(candidate, net.version))
+        return None
 
     def get_port(self, port_id):
         """(port row, [{'subnet_id', 'ip_address'}])."""

@@ -3,6 +3,10 @@
 The invariants of the service live here as constraints, because only the
 database sees every worker on every host:
 - ``ip_allocations`` primary key: an address is allocated once per subnet;
+- ``ip_allocations`` unique (network_guard, ip_address): and once per
+  network, whatever its subnets (``network_guard`` holds the network id;
+  migration 0003 left it NULL on the later holders of an address that two
+  overlapping subnets had given twice, which ``check`` reports);
 - ``ports.mac_address`` unique: no two ports share a MAC;
 - ``interface_attachments`` primary key on ``port_id``: a port is attached
   to at most one server;
@@ -87,8 +91,12 @@ ip_allocations = sa.Table(
     # The address as 32 hex digits (networks.address_key): ordered as the
     # addresses are, so the highest of a subnet is one index lookup.
     sa.Column('address_key', sa.String(32), nullable=False),
+    sa.Column('network_guard', sa.String(_ID), nullable=True),
     sa.Index('ix_ip_allocations_subnet_id_address_key', 'subnet_id',
              'address_key'),
+    sa.UniqueConstraint(
+        'network_guard', 'ip_address',
+        name='uniq_ip_allocations0network_guard0ip_address'),
 )
 
 interface_attachments = sa.Table(

@@ -177,6 +177,21 @@ class TestCreateInterface(base.FunctionalTestCase):
                              {'ip_address': 'fd00:1::2',
                               'subnet_id': v6.id}])
 
+    def test_full_subnet_gives_way_to_the_next_of_its_version(self):
+        self.start_service()
+        server = self.servers.create(base.PROJECT, 'vm1')
+        net = self.networks.create_network(base.PROJECT, 'grown')
+        full = self.networks.create_subnet(net.id, '10.9.0.0/30')
+        self.create_port(base.PROJECT, net.id)   # 10.9.0.2, its only one
+        v6 = self.networks.create_subnet(net.id, 'fd00:1::/64')
+        more = self.networks.create_subnet(net.id, '10.8.0.0/24')
+        self.assertAttached(self.attach(server.id, net_body(net.id)),
+                            server.id, net.id,
+                            [{'ip_address': '10.8.0.2', 'subnet_id': more.id},
+                             {'ip_address': 'fd00:1::2',
+                              'subnet_id': v6.id}])
+        self.assertEqual('10.9.0.0/30', full.cidr)
+
     def _port_state(self, vm_state, expected, body):
         w = self.make_world()
         self.servers.set_state(w.server, vm_state=vm_state)
@@ -321,6 +336,12 @@ def address_taken(test, w):
     test.create_port(w.project, w.net, fixed_ip='10.0.0.50')
 
 
+def ipv6_network(test, w):
+    net = test.networks.create_network(w.project, 'v6')
+    test.networks.create_subnet(net.id, 'fd00:1::/64')
+    w.net = net.id
+
+
 def tiny_exhausted_network(test, w):
     """A /30: .1 is the gateway, .2 the only host address, taken."""
     net = test.networks.create_network(w.project, 'tiny')
@@ -452,6 +473,9 @@ CASES = [
     Case('IPv6 address on an IPv4 only network', 400,
          'Fixed IP fd00::7 is not a valid ip address for network {net}.',
          body=net_body(ip='fd00::7')),
+    Case('IPv6 subnet-router anycast address', 400,
+         'Fixed IP fd00:1:: is not a valid ip address for network {net}.',
+         body=net_body(ip='fd00:1::'), arrange=ipv6_network),
     Case('no free IP address left', 400,
          'No fixed IP addresses available for network: {net}',
          body=net_body(), arrange=tiny_exhausted_network),

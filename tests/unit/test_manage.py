@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import fixtures
+from oslo_utils import timeutils
+import sqlalchemy as sa
 import testtools
 
 from interface_attach.api import paste
@@ -15,6 +17,7 @@ from interface_attach.cmd import manage
 from interface_attach.db import attachments
 from interface_attach.db import engine
 from interface_attach.db import networks
+from interface_attach.db import tables
 from interface_attach import demo
 
 PREFIX = 'interface-attach-manage: error: '
@@ -105,13 +108,13 @@ class TestDb(ManageTestCase):
     def test_version_before_and_after_sync(self):
         self.assertEqual({'revision': None},
                          self.manage_json('db', 'version'))
-        self.assertEqual({'revision': '0002'},
+        self.assertEqual({'revision': '0003'},
                          self.manage_json('db', 'sync'))
-        self.assertEqual('revision  0002\n', self.manage('db', 'version'))
+        self.assertEqual('revision  0003\n', self.manage('db', 'version'))
 
     def test_sync_is_idempotent(self):
         self.manage('db', 'sync')
-        self.assertEqual({'revision': '0002'},
+        self.assertEqual({'revision': '0003'},
                          self.manage_json('db', 'sync'))
 
     def test_unmigrated_database_suggests_db_sync(self):
@@ -258,6 +261,70 @@ class TestSubnet(ManageTestCase):
     def test_delete_unknown(self):
         self.assertFails(['subnet', 'delete', MISSING_ID], 1,
                          'Subnet %s could not be found.' % MISSING_ID)
+
+    def test_subnet_overlapping_another_of_the_network_refused(self):
+        self.manage('subnet', 'create', '--network', self.network_id,
+                    '--cidr', '10.0.0.0/24')
+        for cidr in ('10.0.0.0/24', '10.0.0.0/16', '10.0.0.64/26'):
+            self.assertFails(
+                ['subnet', 'create', '--network', self.network_id, '--cidr',
+                 cidr], 1,
+                'Invalid input for operation: Requested subnet with cidr: %s '
+                'for network: %s overlaps with another subnet.'
+                % (cidr, self.network_id))
+        self.assertEqual(['10.0.0.0/24'], [
+            s['cidr'] for s in self.manage_json('subnet', 'list')])
+
+    def test_prefix_without_an_address_for_a_port_refused(self):
+        for cidr in ('0.0.0.0/0', '::/0'):
+            self.assertFails(['subnet', 'create', '--network',
+                              self.network_id, '--cidr', cidr], 1,
+                             'Invalid input for operation: 0 is not allowed '
+                             'as CIDR prefix length.')
+        for cidr in ('10.1.0.0/32', 'fd00::/128'):
+            self.assertFails(['subnet', 'create', '--network',
+                              self.network_id, '--cidr', cidr], 1,
+                             'Invalid input for operation: subnet %s has no '
+                             'address a port could take.' % cidr)
+        self.assertEqual([], self.manage_json('subnet', 'list'))
+
+
+class TestCheck(ManageTestCase):
+
+    def test_consistent_database(self):
+        self.manage('port', 'create', '--project', 'p1', '--network',
+                    self.create_network())
+        self.assertEqual({'violations': 0}, self.manage_json('check'))
+
+    def test_overlapping_subnets_and_an_address_held_twice(self):
+        network_id = self.create_network(cidrs=('10.1.0.0/24',))
+        subnet = self.manage_json('subnet', 'list')[0]
+        ports = [self.manage_json('port', 'create', '--project', 'p1',
+                                  '--network', network_id)['id']
+                 for _ in range(2)]
+        # What a database from before overlaps were refused may hold: a
+        # second 10.1.0.0/24, which gave 10.1.0.2 again, to the second port
+        # (unguarded, as migration 0003 leaves such a holder).
+        with self.database().writer() as conn:
+            conn.execute(sa.insert(tables.subnets).values(
+                id=MISSING_ID, network_id=network_id, cidr='10.1.0.0/24',
+                ip_version=4, gateway_ip='10.1.0.1',
+                created_at=timeutils.utcnow()))
+            conn.execute(sa.insert(tables.ip_allocations).values(
+                subnet_id=MISSING_ID, ip_address='10.1.0.2',
+                port_id=ports[1], address_key=networks.address_key(
+                    '10.1.0.2')))
+        code, out, err = self.run_manage('--format', 'json', 'check')
+        self.assertEqual(
+            (1, PREFIX + '2 violations found\n'), (code, err))
+        self.assertEqual(
+            [{'violation': 'address 10.1.0.2 of network %s is held by 2 '
+                           'ports: %s' % (network_id, ', '.join(sorted(
+                               ports)))},
+             {'violation': 'subnets %s (10.1.0.0/24) and %s (10.1.0.0/24) '
+                           'of network %s overlap' % (
+                               subnet['id'], MISSING_ID, network_id)}],
+            json.loads(out))
 
 
 class TestPort(ManageTestCase):
@@ -542,7 +609,7 @@ class TestUsageAndEnvironment(ManageTestCase):
                                          '--format', 'json', 'db', 'version',
                                          config_file=os.devnull)
         self.assertEqual((0, ''), (code, err))
-        self.assertEqual({'revision': '0002'}, json.loads(out))
+        self.assertEqual({'revision': '0003'}, json.loads(out))
 
     def test_help(self):
         code, out, err = self.run_manage('--help')
@@ -581,7 +648,7 @@ class TestConsoleScript(testtools.TestCase):
                         [sys.executable, '-m', 'interface_attach.cmd.manage']):
             result = self._run(command, '--format', 'json', 'db', 'sync')
             self.assertEqual((0, ''), (result.returncode, result.stderr))
-            self.assertEqual({'revision': '0002'}, json.loads(result.stdout))
+            self.assertEqual({'revision': '0003'}, json.loads(result.stdout))
 
             result = self._run(command, 'server', 'show', BAD_UUID)
             self.assertEqual(2, result.returncode)

@@ -1,11 +1,16 @@
 """The embedded network store: addresses, MACs and port claims."""
 
+import threading
+from unittest import mock
+
 import fixtures
 import netaddr
 from oslo_db import exception as db_exc
+from oslo_utils import timeutils
 from oslotest import base
 import sqlalchemy as sa
 
+from interface_attach.db import networks
 from interface_attach.db import tables
 from interface_attach import exception
 from tests import fixtures as ia_fixtures
@@ -107,6 +112,159 @@ class NetworkStoreTest(base.BaseTestCase):
         self.assertEqual([(row.id, fixed_ips)], [
             (port.id, ips) for port, ips in self.store.list_ports_with_ips(
                 network_id=self.net.id)])
+
+    # Subnets that cannot coexist
+
+    def test_subnet_overlapping_another_of_its_network_is_refused(self):
+        self.store.create_subnet(self.net.id, '10.0.0.0/24')
+        self.store.create_subnet(self.net.id, 'fd00:1::/64')
+        for cidr in ('10.0.0.0/24', '10.0.0.128/25', '10.0.0.6/31',
+                     '10.0.0.0/16', 'fd00:1::/48', 'fd00:1:0:0:1::/80'):
+            error = self.assertRaises(exception.SubnetOverlaps,
+                                      self.store.create_subnet,
+                                      self.net.id, cidr)
+            self.assertEqual(
+                'Invalid input for operation: Requested subnet with cidr: '
+                '%s for network: %s overlaps with another subnet.'
+                % (netaddr.IPNetwork(cidr).cidr, self.net.id), str(error))
+        # Next to it, or on another network, is fine.
+        self.store.create_subnet(self.net.id, '10.0.1.0/24')
+        other = self.store.create_network(PROJECT, 'other')
+        self.store.create_subnet(other.id, '10.0.0.0/24')
+        self.assertEqual(['10.0.0.0/24', 'fd00:1::/64', '10.0.1.0/24'], [
+            s.cidr for s in self.store.list_subnets(self.net.id)])
+
+    def test_subnet_without_an_address_for_a_port_is_refused(self):
+        for cidr in ('0.0.0.0/0', '::/0'):
+            error = self.assertRaises(exception.InvalidSubnet,
+                                      self.store.create_subnet,
+                                      self.net.id, cidr)
+            self.assertEqual('Invalid input for operation: 0 is not allowed '
+                             'as CIDR prefix length.', str(error))
+        for cidr, gateway in (('10.1.0.0/32', None), ('fd00::/128', None),
+                              ('fd00::/127', 'fd00::1')):
+            error = self.assertRaises(exception.InvalidSubnet,
+                                      self.store.create_subnet,
+                                      self.net.id, cidr, gateway)
+            self.assertIn('subnet %s has no address a port could take'
+                          % cidr, str(error))
+        self.assertEqual([], self.store.list_subnets(self.net.id))
+        # A /31 has two hosts (RFC 3021), a /127 one: not the anycast.
+        self.store.create_subnet(self.net.id, '10.1.0.0/31')
+        self.assertEqual(['10.1.0.0', '10.1.0.1'], [
+            self._port()[1][0]['ip_address'] for _ in range(2)])
+        v6_only = self.store.create_network(PROJECT, 'v6')
+        self.store.create_subnet(v6_only.id, 'fd00::/127')
+        self.assertEqual([{'subnet_id': mock.ANY, 'ip_address': 'fd00::1'}],
+                         self.store.create_port(PROJECT, v6_only.id)[1])
+
+    def test_concurrent_overlapping_subnets_cannot_both_be_created(self):
+        # Both creations meet once they have read the network's subnets,
+        # unless the first holds the network until it commits: then the
+        # second waits for it, the meeting times out, and it reads the
+        # first's subnet.
+        self.store.create_subnet(self.net.id, '10.9.0.0/24')
+        meeting = threading.Barrier(2, timeout=1)
+        real_overlaps = networks.overlaps
+
+        def meet_then_compare(net, other):
+            try:
+                meeting.wait()
+            except threading.BrokenBarrierError:
+                pass
+            return real_overlaps(net, other)
+        self.useFixture(fixtures.MockPatch(
+            'interface_attach.db.networks.overlaps',
+            side_effect=meet_then_compare))
+        outcomes = []
+
+        def create(cidr):
+            try:
+                self.store.create_subnet(self.net.id, cidr)
+                outcomes.append('created')
+            except exception.SubnetOverlaps:
+                outcomes.append('refused')
+        threads = [threading.Thread(target=create, args=(cidr,))
+                   for cidr in ('10.0.0.0/24', '10.0.0.0/16')]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(['created', 'refused'], sorted(outcomes))
+        self.assertEqual(2, len(self.store.list_subnets(self.net.id)))
+
+    # Addresses as Neutron gives them
+
+    def test_one_address_per_version_from_the_first_subnet_with_room(self):
+        tiny = self.store.create_subnet(self.net.id, '10.9.0.0/30')
+        v6 = self.store.create_subnet(self.net.id, 'fd00:1::/64')
+        next_v4 = self.store.create_subnet(self.net.id, '10.8.0.0/24')
+        self.assertEqual(
+            [{'subnet_id': tiny.id, 'ip_address': '10.9.0.2'},
+             {'subnet_id': v6.id, 'ip_address': 'fd00:1::2'}],
+            self._port()[1])
+        # The /30 is full: the next IPv4 subnet gives the address.
+        self.assertEqual(
+            [{'subnet_id': next_v4.id, 'ip_address': '10.8.0.2'},
+             {'subnet_id': v6.id, 'ip_address': 'fd00:1::3'}],
+            self._port()[1])
+
+    def test_a_version_with_no_room_left_fails_the_port(self):
+        self.store.create_subnet(self.net.id, '10.9.0.0/30')
+        self.store.create_subnet(self.net.id, 'fd00:1::/64')
+        self._port()
+        self.assertRaises(exception.NoMoreFixedIps, self._port)
+
+    def test_ipv6_subnet_router_anycast_is_never_given(self):
+        subnet = self.store.create_subnet(self.net.id, 'fd00:1::/64',
+                                          gateway_ip='fd00:1::ff')
+        self.assertEqual('fd00:1::1', self._port()[1][0]['ip_address'])
+        for spelling in ('fd00:1::', 'fd00:1:0:0::0'):
+            self.assertRaises(exception.FixedIpInvalidForNetwork, self._port,
+                              fixed_ip=spelling)
+        # Nor when the gaps are filled at the end of a small subnet.
+        small = self.store.create_network(PROJECT, 'small')
+        self.store.create_subnet(small.id, 'fd00:2::/126')
+        addresses = [self.store.create_port(PROJECT, small.id)[1][0][
+            'ip_address'] for _ in range(2)]
+        self.assertEqual(['fd00:2::2', 'fd00:2::3'], addresses)
+        self.assertRaises(exception.NoMoreFixedIps, self.store.create_port,
+                          PROJECT, small.id)
+        self.assertEqual('fd00:1::ff', subnet.gateway_ip)
+
+    # Databases from before overlapping subnets were refused
+
+    def _legacy_subnet(self, cidr, gateway_ip):
+        subnet_id = 'legacy-%s' % cidr
+        with self.database.writer() as conn:
+            conn.execute(sa.insert(tables.subnets).values(
+                id=subnet_id, network_id=self.net.id, cidr=cidr,
+                ip_version=4, gateway_ip=gateway_ip,
+                created_at=timeutils.utcnow()))
+        return subnet_id
+
+    def test_overlapping_legacy_subnets_never_give_an_address_twice(self):
+        first = self.store.create_subnet(self.net.id, '10.0.0.0/30')
+        self.assertEqual('10.0.0.2', self._port()[1][0]['ip_address'])
+        second = self._legacy_subnet('10.0.0.0/29', '10.0.0.1')
+        # The /30 is full; in the /29, .1 is the gateway, .2 held already.
+        self.assertEqual([{'subnet_id': second, 'ip_address': '10.0.0.3'}],
+                         self._port()[1])
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
+                          fixed_ip='10.0.0.3')
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
+                          fixed_ip='10.0.0.2')
+        # Whatever the code, the database refuses a second holder.
+        port, _ = self._port()
+        with self.database.writer() as conn:
+            self.assertRaises(db_exc.DBDuplicateEntry, conn.execute,
+                              sa.insert(tables.ip_allocations).values(
+                                  subnet_id=second, ip_address='10.0.0.2',
+                                  port_id=port.id,
+                                  address_key=networks.address_key(
+                                      '10.0.0.2'),
+                                  network_guard=self.net.id))
+        self.assertEqual('10.0.0.0/30', first.cidr)
 
     def test_macs_have_openstack_prefix_and_differ(self):
         macs = {self._port()[0].mac_address for _ in range(20)}
