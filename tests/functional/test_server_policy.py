@@ -8,6 +8,7 @@ start with one line on stderr and exit code 1. Only a URL that is not
 UTF-8 is answered "The request URL is not valid UTF-8."
 """
 
+import json
 import os
 import re
 import subprocess
@@ -96,13 +97,15 @@ class PolicyFileTurnsBadTest(PolicyFileTestBase):
     def test_not_utf8_keeps_the_rules_and_blames_no_url(self):
         error = self.assertSameAnswersAfter(NOT_UTF8_BYTES)
         self.assertIn('not UTF-8 (byte 0xff at offset 0)', error)
-        # A URL that is not UTF-8 is still told so.
-        status, _, body = protocol.parse(protocol.raw(self.port, (
-            'GET /v2.1/servers/detail?name=%%ff HTTP/1.1\r\nHost: x\r\n'
-            'X-Auth-Token: %s\r\nConnection: close\r\n\r\n'
-            % OBSERVER).encode()))
-        self.assertEqual(400, status)
-        self.assertIn(NOT_UTF8.encode(), body)
+        # A URL that is not UTF-8, in its path or its query, is told so.
+        for url in ('/v2.1/servers/%ff/os-interface',
+                    '/v2.1/servers/detail?name=%ff'):
+            status, _, body = protocol.parse(protocol.raw(self.port, (
+                'GET %s HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\n'
+                'Connection: close\r\n\r\n' % (url, OBSERVER)).encode()))
+            self.assertEqual((400, {'badRequest': {'code': 400,
+                                                   'message': NOT_UTF8}}),
+                             (status, json.loads(body)))
 
     def test_fixed_file_applies_at_the_next_look(self):
         self.assertSameAnswersAfter(BAD_YAML)
