@@ -231,3 +231,9 @@ class ComputeTimedOut(ServiceUnavailable):
 
     msg_fmt = ('The compute service is unavailable. Please try again '
                'later.')
+
+
+# Start-up: never raised while serving, so no surface maps it.
+
+class InvalidPolicyFile(InterfaceAttachError):
+    msg_fmt = 'policy file %(path)s: %(problem)s'

@@ -7,6 +7,7 @@ mode, where only the os-interface routes are ours.
 """
 
 import collections
+import urllib.parse
 
 import routes
 import webob
@@ -25,6 +26,18 @@ PREFIXES = (
     ('/v2.1/{project_id}', surfaces.V2_1),
     ('/v2.1', surfaces.V2_1),
 )
+
+
+def _url_is_utf8(environ):
+    """Whether the path, and the query string once unquoted, are UTF-8."""
+    try:
+        for name in ('SCRIPT_NAME', 'PATH_INFO'):
+            environ.get(name, '').encode('latin-1').decode('utf-8')
+        urllib.parse.unquote_to_bytes(environ.get(
+            'QUERY_STRING', '').encode('latin-1')).decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
 
 
 def _version_document(services, call):
@@ -119,12 +132,12 @@ class Router:
         req = webob.Request(environ)
         version = None
         try:
+            if not _url_is_utf8(environ):
+                # Told here, as webob decodes the path and the query string
+                # lazily, wherever a handler first reads them.
+                raise exception.Invalid('The request URL is not valid UTF-8.')
             version = surface.negotiate(req, self.services.max_version)
             response = self._handle(req, surface, version, match)
-        except UnicodeDecodeError:
-            # webob decodes the query string and the path lazily.
-            response = surface.fault(exception.Invalid(
-                'The request URL is not valid UTF-8.'))
         except exception.InterfaceAttachError as e:
             response = surface.fault(e)
         response.headers.update(surface.headers(version))

@@ -15,8 +15,11 @@ from gunicorn.app import base as gunicorn_base
 from oslo_middleware import opts as middleware_opts
 
 from interface_attach.api import paste
+from interface_attach import exception
 from interface_attach import wsgi
 from interface_attach.wsgi import worker
+
+PROG = 'interface-attach-api'
 
 
 class Server(gunicorn_base.BaseApplication):
@@ -59,7 +62,7 @@ def server_options(conf):
         'forwarded_allow_ips': ','.join(conf.api.forwarded_allow_ips),
         'graceful_timeout': conf.api.graceful_timeout,
         'preload_app': True,
-        'proc_name': 'interface-attach-api',
+        'proc_name': PROG,
         'control_socket_disable': True,
         'accesslog': '-',
         # The access log never shows headers, so no token reaches it.
@@ -76,8 +79,12 @@ def max_request_body_size(conf):
 
 def main(argv=None):
     conf = paste.new_conf(sys.argv[1:] if argv is None else argv)
-    wsgi.prepare(conf)
-    app = wsgi.load_app(conf)
+    try:
+        wsgi.prepare(conf)
+        app = wsgi.load_app(conf)
+    except exception.InvalidPolicyFile as e:
+        sys.stderr.write('%s: error: %s\n' % (PROG, e))
+        sys.exit(1)
     Server(app, server_options(conf)).run()
 
 

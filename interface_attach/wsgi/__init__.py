@@ -10,6 +10,7 @@ from interface_attach.api import paste
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach import demo
+from interface_attach import policy
 from interface_attach import recovery
 
 LOG = logging.getLogger(__name__)
@@ -43,8 +44,14 @@ def find_paste_config(conf):
 
 
 def prepare(conf):
-    """Logging; migrate and seed the database if configured; recover."""
+    """Logging; policy files; migrate and seed the database; recover.
+
+    :raises InvalidPolicyFile: a policy file would not load.
+    """
     logging.setup(conf, 'interface-attach')
+    if conf.compute.backend != 'nova':
+        # Nova's own policy applies in that mode.
+        policy.check_files(conf)
     database = engine.Database(conf.database)
     try:
         if conf.api.db_sync_on_start:

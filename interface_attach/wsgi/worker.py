@@ -93,6 +93,9 @@ def response_bytes(response):
 class RequestTimeout(errors.NoMoreData):
     """A request not received by its deadline: closed, as a hang-up is."""
 
+    def __str__(self):
+        return 'not received within the request timeout'
+
 
 class _DeadlineSocket:
     """The parser's socket: each receive waits at most until the deadline.
@@ -162,6 +165,10 @@ class BufferingWorker(gthread.ThreadWorker):
         except OSError:
             data = b''
         if not data:
+            if conn.received:
+                self.log.warning('Client %s hung up after sending part of '
+                                 'a request (%d bytes)', conn.client[0],
+                                 len(conn.received))
             self._drop(conn)
             return
         conn.received += data

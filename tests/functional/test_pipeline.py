@@ -8,6 +8,7 @@ paste filter that serves os-interface in front of another application.
 import datetime
 import io
 import json
+import logging
 import os
 
 import fixtures
@@ -136,6 +137,53 @@ class TestFaultWrapper(base.FunctionalTestCase):
         response = self.attach(w.server, port_body(w.port))
         self.assertFault(response, 500, 'Failed to attach interface')
         self.assertNotIn('secret', response.text)
+
+
+class _HangingUpInput(io.BytesIO):
+    """A server's wsgi.input once its client hung up, as uwsgi's says."""
+
+    def read(self, size=-1):
+        raise OSError('error waiting for wsgi.input data')
+
+
+class TestClientHangsUp(base.FunctionalTestCase):
+    """A body cut short by its client: one WARNING line, no traceback.
+
+    However the server says so: a body shorter than its Content-Length,
+    or an error reading it (gunicorn's NoMoreData, uwsgi's OSError). The
+    400 is never read, the client having gone.
+    """
+
+    def _post(self, body_file, length):
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            name='interface_attach', level=logging.WARNING))
+        w = self.make_world()
+        request = webob.Request.blank(
+            base.interfaces_url(w.server), method='POST',
+            headers={'X-Auth-Token': base.member(),
+                     'Content-Type': 'application/json',
+                     'Accept': 'application/json'})
+        request.body_file = body_file
+        request.content_length = length
+        before = self.snapshot()
+        response = request.get_response(self.service.wsgi_app)
+        self.assertFault(response, 400,
+                         'The request body was not received whole.')
+        self.assertRequestIds(response)
+        self.assertEqual(before, self.snapshot())
+        lines = self.logger.output.splitlines()
+        self.assertEqual(1, len(lines), lines)
+        self.assertRegex(lines[0], r'^The client of POST /v2/\S+ sent part '
+                                   r'of the body only: ')
+        return lines[0]
+
+    def test_body_shorter_than_its_length(self):
+        line = self._post(io.BytesIO(b'{"interfa'), 100)
+        self.assertIn('91 more bytes were expected', line)
+
+    def test_error_reading_the_body(self):
+        line = self._post(_HangingUpInput(b'{"interfa'), 100)
+        self.assertIn('error waiting for wsgi.input data', line)
 
 
 class TestSizeLimit(base.FunctionalTestCase):

@@ -8,6 +8,7 @@ to the server) or the exact fault, with the store untouched.
 """
 
 import json
+import logging
 import os
 import time
 
@@ -154,3 +155,38 @@ class TestPolicyFileChanges(base.FunctionalTestCase):
                              {'interfaceAttachment': {'port_id': w.port}},
                              token=w.fill(MEMBER))
         self.assertFault(second, 403, DENIED)
+
+    def test_bad_file_in_policy_dir_keeps_every_rule_loaded(self):
+        service = self.start_service(
+            policy=policy_yaml({CREATE: 'role:member'}))
+        logger = self.useFixture(fixtures.FakeLogger(
+            name='interface_attach.policy', level=logging.ERROR))
+        w = self.make_world()
+        extra = os.path.join(service.dir, 'policy.d', 'extra.yaml')
+        os.mkdir(os.path.dirname(extra))
+        clock = self.useFixture(fixtures.MockPatch(
+            'interface_attach.policy.time.monotonic',
+            return_value=time.monotonic()))
+
+        def change(path, contents, seconds):
+            with open(path, 'w') as f:
+                f.write(contents)
+            stat = os.stat(path)
+            os.utime(path, (stat.st_atime + seconds,
+                            stat.st_mtime + seconds))
+            clock.mock.return_value += policy.RELOAD_CHECK_INTERVAL + 1
+
+        change(extra, policy_yaml({CREATE: 'role:admin'})[1], 10)
+        denied = self.attach(w.server, {'interfaceAttachment': {}},
+                             token=w.fill(MEMBER))
+        self.assertFault(denied, 403, DENIED)
+
+        # The main file changes too: oslo.policy would start over from it.
+        change(extra, '"%s": [role:member\n' % CREATE, 20)
+        change(service.dir + '/policy.yaml',
+               policy_yaml({CREATE: 'role:member'})[1], 20)
+        still = self.attach(w.server, {'interfaceAttachment': {}},
+                            token=w.fill(MEMBER))
+        self.assertFault(still, 403, DENIED)
+        self.assertEqual(1, len(logger.output.splitlines()), logger.output)
+        self.assertIn('Policy file %s: not YAML: ' % extra, logger.output)

@@ -257,6 +257,28 @@ class MalformedRequestsTest(ServerTestBase):
         self.assertEqual(len(MALFORMED) - 1, output.count(
             '[WARNING] Invalid request from ip=127.0.0.1'), output)
 
+    def test_client_hanging_up_mid_body_is_one_warning(self):
+        with socket.create_connection(('127.0.0.1', self.port)) as sock:
+            sock.sendall(b'POST %s HTTP/1.1\r\nHost: x\r\n%s'
+                         b'Content-Type: application/json\r\n'
+                         b'Content-Length: 100\r\n\r\n{"interfa'
+                         % (SHOW.encode(), TOKEN.encode()))
+        # The service still answers; the hang-up was seen before that.
+        self.assertEqual(200, self.get(SHOW)[0])
+        # A worker stopped while it boots logs a traceback of its own.
+        self.server.workers(expected=2)
+        self.server.stop()
+        with open(self.server.output) as f:
+            output = f.read()
+        self.assertEqual(1, output.count('[WARNING]'), output)
+        self.assertIn('[WARNING] Client 127.0.0.1 hung up after sending '
+                      'part of a request', output)
+        self.assertNotIn('Traceback', output, output)
+        self.assertNotIn('[ERROR]', output, output)
+        with open(self.dir + '/api.log') as f:
+            self.assertIsNone(re.search(r'^\S+ \S+ \d+ (ERROR|WARNING) ',
+                                        f.read(), re.MULTILINE))
+
     def test_client_sent_routing_headers_change_nothing(self):
         _, _, plain = self.get(DETAIL)
         for extra in ('SCRIPT_NAME: /zzz\r\n', 'SCRIPT_NAME: /v2.1\r\n',
