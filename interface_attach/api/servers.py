@@ -6,6 +6,7 @@ attach; in filter mode the compute API behind us answers these instead.
 """
 
 from interface_attach.api import faults
+from interface_attach.api import validation
 from interface_attach.policies import servers as policies
 
 # Nova's vm_state -> server status.
@@ -28,11 +29,13 @@ def show_server(services, call, server_id):
 
 def list_servers_detail(services, call):
     """GET /servers/detail[?name=]: the caller's project's servers."""
+    # The query first, as Nova's query schema comes before its policy.
+    name = validation.query_parameter(call.req, 'name')
     context = call.context
     services.policy.authorize(context, policies.DETAIL,
                               {'project_id': context.project_id})
     found = services.compute.servers.list(project_id=context.project_id,
-                                          name=call.req.GET.get('name'))
+                                          name=name)
     return faults.json_response(
         200, {'servers': [_view(call.req, server) for server in found]})
 

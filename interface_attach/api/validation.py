@@ -1,6 +1,7 @@
 """Request body parsing and JSON Schema validation with Nova's messages."""
 
 import json
+import re
 
 import jsonschema
 import netaddr
@@ -30,25 +31,101 @@ def _is_ip_address(value):
     return True
 
 
+# What no database stores as text: PostgreSQL refuses NUL, and an
+# unpaired surrogate (JSON may carry one as an escape, "\ud800") is no
+# UTF-8 at all, so every driver fails to encode it.
+_UNSTORABLE = re.compile('[\x00\ud800-\udfff]')
+
+
+def unstorable(text):
+    """Why ``text`` cannot be stored, in jsonschema's words; else None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    what = ('a NUL character' if found.group() == '\x00'
+            else 'an unpaired surrogate')
+    return '%r contains %s' % (text, what)
+
+
+def printable(value):
+    """``value`` for a message: NUL and surrogates escaped, as repr does.
+
+    A fault must not carry them raw: many JSON parsers refuse an unpaired
+    surrogate escape in the answer too.
+    """
+    if not isinstance(value, str):
+        return value
+    return _UNSTORABLE.sub(lambda c: repr(c.group())[1:-1], value)
+
+
+def _storable_text(validator, enabled, instance, schema):
+    if enabled and isinstance(instance, str):
+        reason = unstorable(instance)
+        if reason is not None:
+            yield jsonschema.exceptions.ValidationError(reason)
+
+
+# The "storableText" keyword, which Validator puts on every string schema.
+_SchemaValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {'storableText': _storable_text})
+
+
+def _with_storable_text(schema):
+    """A copy of ``schema`` with every string checked for storable text."""
+    if isinstance(schema, list):
+        return [_with_storable_text(node) for node in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _with_storable_text(value)
+              for key, value in schema.items()}
+    if schema.get('type') == 'string':
+        schema['storableText'] = True
+    return schema
+
+
 class Validator:
-    """A compiled schema; compile once, at application start."""
+    """A compiled schema; compile once, at application start.
+
+    Every string the schema takes must be text a database can store: no
+    NUL, no unpaired surrogate. That is checked before the rest of the
+    schema, so no message echoes such a string.
+    """
 
     def __init__(self, schema):
         jsonschema.Draft202012Validator.check_schema(schema)
-        self._validator = jsonschema.Draft202012Validator(
-            schema, format_checker=_formats)
+        self._validator = _SchemaValidator(_with_storable_text(schema),
+                                           format_checker=_formats)
 
     def validate(self, body):
         """:raises ValidationError: with Nova's wording."""
-        error = jsonschema.exceptions.best_match(
-            self._validator.iter_errors(body))
+        errors = list(self._validator.iter_errors(body))
+        unstorable_errors = [e for e in errors
+                             if e.validator == 'storableText']
+        error = (unstorable_errors[0] if unstorable_errors
+                 else jsonschema.exceptions.best_match(errors))
         if error is None:
             return
         if error.path:
             raise exception.ValidationError(
                 'Invalid input for field/attribute %s. Value: %s. %s'
-                % (error.path[-1], error.instance, error.message))
+                % (error.path[-1], printable(error.instance),
+                   error.message))
         raise exception.ValidationError(error.message)
+
+
+def query_parameter(request, name):
+    """The last value of query parameter ``name``, or None.
+
+    :raises ValidationError: a value no database can store, in Nova's
+        wording for query parameters.
+    """
+    value = request.GET.get(name)
+    reason = None if value is None else unstorable(value)
+    if reason is not None:
+        raise exception.ValidationError(
+            'Invalid input for query parameters %s. Value: %s. %s'
+            % (name, printable(value), reason))
+    return value
 
 
 def json_body(request, require_content_type):

@@ -54,7 +54,7 @@ class Database:
 
     def __init__(self, database_conf):
         self.engine = engines.create_engine(
-            database_conf.connection,
+            _with_mysql_charset(database_conf.connection),
             mysql_sql_mode=database_conf.mysql_sql_mode,
             connection_recycle_time=database_conf.connection_recycle_time,
             max_pool_size=database_conf.max_pool_size,
@@ -213,6 +213,19 @@ class WriterQueue:
                 yield
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _with_mysql_charset(connection):
+    """``connection``, asking MySQL for utf8mb4 unless it names a charset.
+
+    oslo.db asks for "utf8", MySQL's three-byte utf8mb3: a character
+    beyond the BMP (an emoji in a tag) would be refused, a 500.
+    """
+    url = sa.engine.make_url(connection)
+    if url.get_backend_name() != 'mysql' or 'charset' in url.query:
+        return connection
+    return url.update_query_dict({'charset': 'utf8mb4'}).render_as_string(
+        hide_password=False)
 
 
 def _configure_mysql(engine):

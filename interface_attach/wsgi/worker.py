@@ -12,10 +12,12 @@ request's framing are answered as Nova's JSON faults.
 
 import collections
 import datetime
+import io
 import selectors
 import socket
 import time
 
+from gunicorn.http import body as gunicorn_body
 from gunicorn.http import errors
 from gunicorn.http import message
 from gunicorn.http import wsgi as gunicorn_wsgi
@@ -265,6 +267,11 @@ class BufferingWorker(gthread.ThreadWorker):
             # Sent already, by the loop.
             req._expected_100_continue = False
             conn.continued = False
+        if isinstance(req.body.reader, gunicorn_body.ChunkedReader):
+            # Read now (it is all buffered): an error the parser finds in
+            # it, a broken trailer say, is then the client's 400 (through
+            # handle_error), not an exception in the application (a 500).
+            req.body = gunicorn_body.Body(io.BytesIO(req.body.read()))
         return super().handle_request(req, conn)
 
     def _keepalive_after(self, conn, keepalive):

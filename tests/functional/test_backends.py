@@ -92,3 +92,13 @@ class TestTagMySQL(test_v21_contract.TestTag):
 
 class TestTagPostgreSQL(test_v21_contract.TestTag):
     backend = 'postgresql'
+
+
+class TestTextNoDatabaseStoresMySQL(
+        test_v21_contract.TestTextNoDatabaseStores):
+    backend = 'mysql'
+
+
+class TestTextNoDatabaseStoresPostgreSQL(
+        test_v21_contract.TestTextNoDatabaseStores):
+    backend = 'postgresql'

@@ -194,6 +194,10 @@ MALFORMED = [
     ('chunk without its CRLF', 'POST %s HTTP/1.1\r\nHost: x\r\n'
      'Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n' % SHOW, 400,
      'badRequest', 'chunked body'),
+    ('broken chunked trailer', 'POST %s HTTP/1.1\r\nHost: x\r\n%sContent-'
+     'Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}'
+     '\r\n0\r\nno colon\r\n\r\n' % (SHOW, TOKEN), 400, 'badRequest',
+     "Invalid HTTP Header: 'no colon'"),
     ('chunked body over the size limit', 'POST %s HTTP/1.1\r\nHost: x\r\n'
      'Transfer-Encoding: chunked\r\n\r\n30000\r\n%s' % (SHOW, 'x' * 1000),
      413, 'overLimit', 'max_request_body_size (114688)'),

@@ -375,6 +375,67 @@ class TestTag(ContractTestCase):
                 self.assertEqual(VIEW_KEYS, sorted(view), version)
 
 
+class TestTextNoDatabaseStores(ContractTestCase):
+    """NUL and unpaired surrogates: 400 badRequest before any database.
+
+    PostgreSQL refuses NUL in text, and an unpaired surrogate is no UTF-8
+    (no driver can encode it): each used to be a 500. The messages show
+    them escaped, as Python writes them.
+    """
+
+    def test_nul_in_a_tag_is_refused(self):
+        w = self.make_world()
+        before = self.snapshot()
+        for version in ('2.49', '2.70'):
+            response = self.create_tagged(w, version, 'a\x00b')
+            self.assertNovaFault(
+                response, 400,
+                "Invalid input for field/attribute tag. Value: a\\x00b. "
+                "'a\\x00b' contains a NUL character")
+            self.assertEchoes(response, version)
+        self.assertEqual(before, self.snapshot())
+
+    def test_an_unpaired_surrogate_in_a_tag_is_refused(self):
+        w = self.make_world()
+        before = self.snapshot()
+        # JSON carries one as an escape: json.dumps writes "\ud800".
+        for tag in ('\ud800', 'x\udfff', '\ude42\ud83d'):
+            response = self.create_tagged(w, '2.49', tag)
+            escaped = tag.encode('unicode_escape').decode()
+            self.assertNovaFault(
+                response, 400,
+                "Invalid input for field/attribute tag. Value: %s. '%s' "
+                "contains an unpaired surrogate" % (escaped, escaped))
+        self.assertEqual(before, self.snapshot())
+
+    def test_a_surrogate_pair_is_a_character_and_is_stored(self):
+        w = self.make_world()
+        raw = (b'{"interfaceAttachment": {"port_id": "%s", '
+               b'"tag": "\\ud83d\\ude42"}}' % w.port.encode())
+        response = self.create(w, '2.49', None, raw=raw)
+        self.assertAttached(response, w, w.port)
+        self.assertEqual('\U0001f642', self.stored_tag(w.port))
+
+    def test_nul_in_the_name_of_servers_detail_is_refused(self):
+        w = self.make_world()
+        for prefix in ('/v2/{project}', '/v2.1', '/v2.1/{project}'):
+            for query, value in (('%00', '\\x00'), ('vm1%00', 'vm1\\x00')):
+                response = base.send(
+                    self, 'GET', w.fill(prefix) + '/servers/detail?name='
+                    + query)
+                self.assertNovaFault(
+                    response, 400,
+                    "Invalid input for query parameters name. Value: %s. "
+                    "'%s' contains a NUL character" % (value, value))
+
+    def create(self, w, version, body, raw=None):
+        return self.call(w, 'POST', '/v2.1', body=body, raw=raw,
+                         headers=compute_header(version))
+
+    def create_tagged(self, w, version, tag):
+        return self.create(w, version, net_body(tag=tag))
+
+
 class TestV2HasNoMicroversions(ContractTestCase):
     """/v2: microversion headers are ignored, never sent; never a tag."""
 
