@@ -220,3 +220,20 @@ class ComputeTimedOut(ServiceUnavailable):
 
     msg_fmt = ('The compute service is unavailable. Please try again '
                'later.')
+
+
+# Refusals at start-up (never a request's answer)
+
+class DatabaseMissing(InterfaceAttachError):
+    """No SQLite file where one must be opened, not created."""
+
+    msg_fmt = ('The database file %(path)s does not exist: "interface-'
+               'attach-manage db sync" creates it')
+
+
+class DatabaseLost(DatabaseMissing):
+    """No SQLite file where one was in use: it must not be made anew."""
+
+    msg_fmt = ('The database file %(path)s is missing, but %(marker)s shows '
+               'a database was in use there: restore the file, or remove '
+               '%(marker)s to start from an empty database')

@@ -7,6 +7,7 @@ from oslo_log import log as logging
 from paste import deploy
 
 from interface_attach.api import paste
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach import demo
@@ -45,7 +46,8 @@ def find_paste_config(conf):
 def prepare(conf):
     """Logging; migrate and seed the database if configured; recover."""
     logging.setup(conf, 'interface-attach')
-    database = engine.Database(conf.database)
+    database = engine.Database(conf.database,
+                               create=conf.api.db_sync_on_start)
     try:
         if conf.api.db_sync_on_start:
             migration.db_sync(database)
@@ -87,7 +89,7 @@ def load_app(conf):
 def init_application(args=()):
     """Configuration from $OS_INTERFACE_ATTACH_CONFIG_FILE or defaults."""
     files = os.environ.get(CONFIG_ENV)
-    conf = paste.new_conf(
+    conf = ia_conf.new_conf(
         args, config_files=files.split(os.pathsep) if files else None)
     prepare(conf)
     start_background(conf)
