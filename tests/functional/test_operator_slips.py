@@ -157,8 +157,7 @@ class StuckLockTest(RunningServiceTest):
 
 
 class StartupMistakesTest(base.BaseTestCase):
-    """Each mistake: exit 1 and one line saying what to fix, in bounded time.
-    """
+    """Each mistake: exit 1, one line saying what to fix, in bounded time."""
 
     # The longest a start may take to fail on an unreachable database.
     BOUND = 15
