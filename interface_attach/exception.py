@@ -233,7 +233,22 @@ class ComputeTimedOut(ServiceUnavailable):
                'later.')
 
 
-# Start-up: never raised while serving, so no surface maps it.
+# Refusals at start-up (never a request's answer, so no surface maps them)
 
 class InvalidPolicyFile(InterfaceAttachError):
     msg_fmt = 'policy file %(path)s: %(problem)s'
+
+
+class DatabaseMissing(InterfaceAttachError):
+    """No SQLite file where one must be opened, not created."""
+
+    msg_fmt = ('The database file %(path)s does not exist: "interface-'
+               'attach-manage db sync" creates it')
+
+
+class DatabaseLost(DatabaseMissing):
+    """No SQLite file where one was in use: it must not be made anew."""
+
+    msg_fmt = ('The database file %(path)s is missing, but %(marker)s shows '
+               'a database was in use there: restore the file, or remove '
+               '%(marker)s to start from an empty database')

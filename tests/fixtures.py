@@ -13,7 +13,7 @@ import fixtures
 from paste.deploy import loadapp
 import webtest
 
-from interface_attach.api import paste
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import networks
@@ -74,7 +74,7 @@ class ServiceFixture(fixtures.Fixture):
         with open(self.config_file, 'w') as f:
             parser.write(f)
 
-        self.conf = paste.new_conf(config_files=[self.config_file])
+        self.conf = ia_conf.new_conf(config_files=[self.config_file])
         self.database = engine.Database(self.conf.database)
         self.addCleanup(self.database.dispose)
         migration.db_sync(self.database)

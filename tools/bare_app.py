@@ -13,8 +13,8 @@ thread::
 import argparse
 import json
 
-from interface_attach.api import paste
 from interface_attach.cmd import api
+from interface_attach import conf as ia_conf
 
 
 def make_app(size):
@@ -43,7 +43,7 @@ def main(argv=None):
     parser.add_argument('--body-size', type=int, default=279)
     args = parser.parse_args(argv)
     # The service's defaults, from no configuration file.
-    conf = paste.new_conf([], config_files=[])
+    conf = ia_conf.new_conf([], config_files=[])
     conf.set_override('bind_host', args.host, group='api')
     conf.set_override('bind_port', args.port, group='api')
     conf.set_override('workers', args.workers, group='api')

@@ -160,14 +160,14 @@ def seed(url, layout, scale):  # noqa: C901
     """
     import sqlalchemy as sa
 
-    from interface_attach.api import paste
+    from interface_attach import conf as ia_conf
     from interface_attach.db import engine
     from interface_attach.db import migration
     from interface_attach.db import networks
     from interface_attach.db import tables
 
     started = time.monotonic()
-    conf = paste.new_conf(config_files=[])
+    conf = ia_conf.new_conf(config_files=[])
     conf.set_override('connection', url, group='database')
     database = engine.Database(conf.database)
     migration.db_sync(database)

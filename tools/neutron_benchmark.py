@@ -27,7 +27,7 @@ REPO = os.path.dirname(HERE)
 sys.path[:0] = [REPO, HERE]
 
 import benchmark  # noqa: E402
-from interface_attach.api import paste  # noqa: E402
+from interface_attach import conf as ia_conf  # noqa: E402
 from interface_attach.network import neutron as neutron_driver  # noqa: E402
 from tests import api_process  # noqa: E402
 from tests.functional.neutron import fixtures as neutron_fixtures  # noqa: E402
@@ -366,7 +366,7 @@ class Deployment(fixtures.Fixture):
 
     def neutron_client(self, endpoint):
         """A keystoneauth1 Adapter to ``endpoint``, made as the driver's."""
-        conf = paste.new_conf(config_files=[self.config_file])
+        conf = ia_conf.new_conf(config_files=[self.config_file])
         conf.set_override('endpoint_override', endpoint, group='neutron')
         return neutron_driver.NeutronDriver(conf, None).client
 

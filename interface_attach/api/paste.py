@@ -11,7 +11,6 @@ import contextlib
 import os
 
 from keystonemiddleware import auth_token
-from oslo_config import cfg
 
 from interface_attach.api import microversion
 from interface_attach.api import router
@@ -28,8 +27,6 @@ from interface_attach import network
 from interface_attach import policy
 from interface_attach import recovery
 
-PROJECT = 'interface-attach'
-
 _confs = {}
 
 
@@ -41,7 +38,7 @@ class Services:
     """
 
     def __init__(self, conf):
-        self.database = engine.Database(conf.database)
+        self.database = engine.Database(conf.database, create=False)
         driver = network.load_driver(conf, self.database)
         duplicates = conf.network.allow_duplicate_networks
         if conf.compute.backend == 'nova':
@@ -62,22 +59,13 @@ class Services:
             self.read_snapshot = self.database.snapshot
 
 
-def new_conf(args=(), config_files=None, config_dirs=None):
-    """A ConfigOpts with our options registered, parsed."""
-    conf = cfg.ConfigOpts()
-    ia_conf.register_opts(conf)
-    conf(list(args), project=PROJECT, default_config_files=config_files,
-         default_config_dirs=config_dirs, validate_default_values=True)
-    return conf
-
-
 def load_conf(global_conf, local_conf):
     settings = dict(global_conf, **local_conf)
     files = settings.get('config_file') or None
     dirs = settings.get('config_dir') or None
     key = (files, dirs)
     if key not in _confs:
-        _confs[key] = new_conf(
+        _confs[key] = ia_conf.new_conf(
             config_files=files.split(os.pathsep) if files else None,
             config_dirs=dirs.split(os.pathsep) if dirs else None)
     return _confs[key]

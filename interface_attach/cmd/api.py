@@ -12,13 +12,18 @@ import signal
 import sys
 
 from gunicorn.app import base as gunicorn_base
+from oslo_config import cfg
+from oslo_db import exception as db_exc
+from oslo_log import log as logging
 from oslo_middleware import opts as middleware_opts
+import sqlalchemy as sa
 
-from interface_attach.api import paste
-from interface_attach import exception
+from interface_attach import cmd
+from interface_attach import conf as ia_conf
 from interface_attach import wsgi
 from interface_attach.wsgi import worker
 
+LOG = logging.getLogger(__name__)
 PROG = 'interface-attach-api'
 
 
@@ -78,14 +83,31 @@ def max_request_body_size(conf):
 
 
 def main(argv=None):
-    conf = paste.new_conf(sys.argv[1:] if argv is None else argv)
+    try:
+        conf = ia_conf.new_conf(sys.argv[1:] if argv is None else argv)
+    except cfg.Error as e:
+        sys.exit(_failed(None, e))
     try:
         wsgi.prepare(conf)
         app = wsgi.load_app(conf)
-    except exception.InvalidPolicyFile as e:
-        sys.stderr.write('%s: error: %s\n' % (PROG, e))
-        sys.exit(1)
+    except Exception as e:
+        # A mistake in the configuration, or a database that cannot be
+        # opened: what to fix, in one line, and no server started.
+        LOG.debug('Start-up failed', exc_info=True)
+        sys.exit(_failed(conf, e))
     Server(app, server_options(conf)).run()
+
+
+def _failed(conf, error):
+    """The one line for a failed start, logged if there is a log file."""
+    if isinstance(error, (db_exc.DBError, sa.exc.SQLAlchemyError)):
+        message = 'cannot open the database %s: %s' % (
+            cmd.database_url(conf), cmd.first_line(error))
+    else:
+        message = cmd.first_line(error)
+    if conf is not None and (conf.log_file or conf.log_dir):
+        LOG.critical('Cannot start: %s', message)
+    return '%s: error: %s' % (PROG, message)
 
 
 if __name__ == '__main__':

@@ -11,11 +11,11 @@ from oslo_config import cfg
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
-from interface_attach.api import paste
 from interface_attach import checker
+from interface_attach import cmd
 from interface_attach import compute
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
-from interface_attach.db import migration
 from interface_attach.db import networks
 from interface_attach.db import servers
 from interface_attach import demo
@@ -198,13 +198,19 @@ class Context:
 
 
 # db
+#
+# Alembic (for the db commands) and the web stack (for recover) are
+# imported by the commands that use them: together they were most of the
+# time of every other command.
 
 def db_sync(ctx, args):
+    from interface_attach.db import migration
     migration.db_sync(ctx.database)
     return Record({'revision': migration.db_version(ctx.database)})
 
 
 def db_version(ctx, args):
+    from interface_attach.db import migration
     return Record({'revision': migration.db_version(ctx.database)})
 
 
@@ -353,6 +359,7 @@ def check(ctx, args):
 
 
 def recover(ctx, args):
+    from interface_attach.api import paste
     services = paste.Services(ctx.conf)
     try:
         return Record({'recovered':
@@ -513,20 +520,6 @@ def build_parser():
 
 # Errors: one line each, never a traceback.
 
-def _first_line(error):
-    """The first line of an error, without SQLAlchemy's "(module.Class) "."""
-    lines = str(error).strip().splitlines() or [type(error).__name__]
-    return re.sub(r'^\([\w.]+\) ', '', lines[0])
-
-
-def _database_url(conf):
-    try:
-        return sa.engine.make_url(conf.database.connection).render_as_string(
-            hide_password=True)
-    except Exception:
-        return '(unparsable connection URL)'
-
-
 def _not_migrated(table):
     return ('the database is not migrated (no table %s); run "%s db sync"'
             % (table, PROG))
@@ -542,7 +535,7 @@ def _error_message(error, args):
         new_id = getattr(args, 'id', None)
         return ('%s %s already exists.' % (resource, new_id) if new_id
                 else '%s already exists: %s' % (resource,
-                                                _first_line(error)))
+                                                cmd.first_line(error)))
     if isinstance(error, db_exc.DBNonExistentTable):
         return _not_migrated(error.table)
     if isinstance(error, (db_exc.DBError, sa.exc.SQLAlchemyError)):
@@ -551,9 +544,9 @@ def _error_message(error, args):
         match = re.search(r'no such table: (\w+)', str(error))
         if match:
             return _not_migrated(match.group(1))
-        return 'database error: %s' % _first_line(error)
+        return 'database error: %s' % cmd.first_line(error)
     if isinstance(error, (netaddr.AddrFormatError, ValueError)):
-        return _first_line(error)
+        return cmd.first_line(error)
     return None
 
 
@@ -565,13 +558,16 @@ def _fail(message, code, stderr):
 
 
 def _execute(args, stdout):
-    conf = paste.new_conf(config_files=args.config_file,
-                          config_dirs=args.config_dir)
+    conf = ia_conf.new_conf(config_files=args.config_file,
+                            config_dirs=args.config_dir)
     try:
-        database = engine.Database(conf.database)
+        # Only "db sync" may create a SQLite file: another command finding
+        # none would work on an empty new one.
+        database = engine.Database(conf.database,
+                                   create=args.func is db_sync)
     except (db_exc.DBNonExistentDatabase, db_exc.DBConnectionError) as e:
         raise CommandError('cannot open the database %s: %s'
-                           % (_database_url(conf), _first_line(e)))
+                           % (cmd.database_url(conf), cmd.first_line(e)))
     try:
         output = args.func(Context(conf, database), args)
     finally:
@@ -602,7 +598,7 @@ def main(argv=None):
         if message is None:
             # A bug: still one line, but name the class to report it by.
             message = 'unexpected %s: %s' % (type(e).__name__,
-                                             _first_line(e))
+                                             cmd.first_line(e))
         return _fail(message, EXIT_FAILED, stderr)
     return EXIT_OK
 

@@ -28,6 +28,7 @@ Neutron: keystoneauth auth plugin, session and adapter options.
 
 
 def register_opts(conf):
+    """Register [neutron]; again is harmless (the options are equal)."""
     conf.register_group(neutron_group)
     ks_loading.register_session_conf_options(conf, GROUP)
     ks_loading.register_auth_conf_options(conf, GROUP)

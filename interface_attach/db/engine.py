@@ -5,14 +5,20 @@ import contextvars
 import fcntl
 import functools
 import os
+import sqlite3
 import threading
+import time
+import urllib.parse
 
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines
+from oslo_log import log as logging
 import sqlalchemy as sa
 
 from interface_attach import exception
+
+LOG = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait when the database is unreachable.
 RETRY_AFTER = 5
@@ -50,11 +56,21 @@ class Database:
     ``BEGIN IMMEDIATE`` for writers: a deferred transaction that reads and
     then writes can fail at once with "database is locked" when another
     process writes, which the busy timeout does not cover.
+
+    ``create``: whether a SQLite file that does not exist may be created
+    (``db sync``); otherwise a missing one is refused.
     """
 
-    def __init__(self, database_conf):
+    def __init__(self, database_conf, create=True):
+        path = sa.engine.make_url(database_conf.connection).database
+        self._file = None
+        if database_conf.connection.startswith('sqlite') and path not in (
+                None, '', ':memory:'):
+            # Before the engine, whose first connection creates the file.
+            self._file = DatabaseFile(path, create)
         self.engine = engines.create_engine(
             _with_mysql_charset(database_conf.connection),
+            connection_parameters=_connect_timeout(database_conf),
             mysql_sql_mode=database_conf.mysql_sql_mode,
             connection_recycle_time=database_conf.connection_recycle_time,
             max_pool_size=database_conf.max_pool_size,
@@ -71,10 +87,15 @@ class Database:
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
         self._writer = contextvars.ContextVar('writer', default=None)
         self._writers = None
-        if self._sqlite and self.engine.url.database not in (None, '',
-                                                             ':memory:'):
-            _configure_sqlite(self.engine, database_conf)
-            self._writers = WriterQueue(self.engine.url.database + '-writer')
+        if self._file is not None:
+            if not os.path.exists(self._file.path):
+                # [database] max_retries 0: no first connection made it.
+                self.engine.connect().close()
+            self._file.opened()
+            _configure_sqlite(self.engine, database_conf, self._file.path)
+            self._writers = WriterQueue(
+                self.engine.url.database + '-writer',
+                database_conf.sqlite_lock_timeout)
         if self.engine.dialect.name == 'mysql':
             _configure_mysql(self.engine)
 
@@ -132,6 +153,8 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self, sqlite_begin):
+        if self._file is not None:
+            self._file.check()
         with _unavailable_is_503(), self.engine.connect() as conn:
             if self._sqlite:
                 # oslo.db's "begin" listener would run a plain BEGIN through
@@ -143,6 +166,10 @@ class Database:
             conn.begin()
             try:
                 yield conn
+                if self._file is not None and sqlite_begin != 'BEGIN':
+                    # Removed meanwhile: commit nothing into the unlinked
+                    # file, where no one would ever read it.
+                    self._file.check()
             except BaseException:
                 conn.rollback()
                 raise
@@ -150,6 +177,8 @@ class Database:
 
     def dispose(self):
         self.engine.dispose()
+        if self._file is not None:
+            self._file.close()
 
 
 @contextlib.contextmanager
@@ -161,8 +190,8 @@ def _unavailable_is_503():
     """
     try:
         yield
-    except (db_exc.DBError, sa.exc.DBAPIError) as e:
-        if not _unreachable(e):
+    except (db_exc.DBError, sa.exc.DBAPIError, sqlite3.OperationalError) as e:
+        if not (_unreachable(e) or _locked(e)):
             raise
         raise exception.ServiceUnavailable(service='database',
                                            retry_after=RETRY_AFTER)
@@ -182,6 +211,107 @@ def _unreachable(error):
         inner.connection_invalidated or inner.statement is None)
 
 
+def _locked(error):
+    """SQLite's lock stayed taken for all of the busy timeout.
+
+    Raised by SQLite's driver itself where we begin on its connection.
+    """
+    inner = getattr(error, 'inner_exception', error)
+    inner = getattr(inner, 'orig', inner)
+    return isinstance(inner, sqlite3.OperationalError) and (
+        'database is locked' in str(inner))
+
+
+def _connect_timeout(database_conf):
+    """The server drivers' connect timeout, as URL query parameters.
+
+    PyMySQL and psycopg both take ``connect_timeout``; SQLite none. A value
+    in the URL or in oslo.db's connection_parameters wins.
+    """
+    url = sa.engine.make_url(database_conf.connection)
+    given = database_conf.connection_parameters or ''
+    if url.get_backend_name() not in ('mysql', 'postgresql') or (
+            'connect_timeout' in url.query or 'connect_timeout' in given):
+        return given
+    timeout = 'connect_timeout=%d' % max(1, round(
+        database_conf.connect_timeout))
+    return '&'.join(filter(None, (given, timeout)))
+
+
+class DatabaseFile:
+    """The SQLite file the engine opened, which must stay that file.
+
+    SQLite keeps writing into a file removed under it, where no one will
+    read what it wrote, and opens a new empty one for the next process.
+    So each transaction checks the path still names the file first seen.
+    A descriptor of ours keeps that file's inode from being freed, and so
+    its number from being given to a new file in its place.
+    """
+
+    # One descriptor per file per process, with its number of users:
+    # closing a descriptor of a file drops every POSIX lock the process
+    # holds on it (SQLite's included), so it is closed only once no engine
+    # of the process uses that file.
+    _held = {}
+    _held_lock = threading.Lock()
+
+    def __init__(self, path, create):
+        self.path = os.path.abspath(path)
+        self._identity = None
+        self._reported = False
+        # The writer queue's file, made beside the database when it is
+        # opened: a file missing beside it was lost, not never made.
+        self._marker = self.path + '-writer'
+        if self._stat() is None:
+            if os.path.exists(self._marker):
+                raise exception.DatabaseLost(path=self.path,
+                                             marker=self._marker)
+            if not create:
+                raise exception.DatabaseMissing(path=self.path)
+
+    def opened(self):
+        """Hold the file the engine opened (and made, if it had to)."""
+        with self._held_lock:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            status = os.fstat(fd)
+            self._identity = status.st_dev, status.st_ino
+            held = self._held.setdefault(self._identity, [fd, 0])
+            if held[0] != fd:
+                os.close(fd)
+            held[1] += 1
+        os.close(os.open(self._marker, os.O_RDONLY | os.O_CREAT, 0o644))
+
+    def close(self):
+        with self._held_lock:
+            held = self._held.get(self._identity)
+            if held is not None:
+                held[1] -= 1
+                if not held[1]:
+                    os.close(held[0])
+                    del self._held[self._identity]
+
+    def _stat(self):
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return status.st_dev, status.st_ino
+
+    def check(self):
+        """:raises ServiceUnavailable: the file is gone or was replaced."""
+        identity = self._stat()
+        if identity == self._identity:
+            return
+        if not self._reported:
+            self._reported = True
+            LOG.error('The database file %s was %s while in use: nothing '
+                      'more is written; restore it and restart the service',
+                      self.path, 'removed' if identity is None else
+                      'replaced')
+        raise exception.ServiceUnavailable(service='database',
+                                           retry_after=RETRY_AFTER)
+
+
 class WriterQueue:
     """SQLite writers of every process of the host, one at a time, queued.
 
@@ -191,10 +321,18 @@ class WriterQueue:
     a flock of a file next to the database, and the kernel wakes the next
     one when the lock is let go; SQLite's own lock still guards against
     writers that do not queue (another program, say).
+
+    A writer waits in the queue ``timeout`` seconds at most, then answers
+    503: the queue is stuck behind a lock someone else holds.
     """
 
-    def __init__(self, path):
+    # The pause between two tries for a taken lock grows to this: about
+    # what one of our writers holds the lock for.
+    MAX_PAUSE = 0.002
+
+    def __init__(self, path, timeout):
         self._path = path
+        self._timeout = timeout
         self._pid = None
 
     @contextlib.contextmanager
@@ -207,12 +345,37 @@ class WriterQueue:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT
                                | os.O_CLOEXEC, 0o644)
             self._pid = os.getpid()
-        with self._threads:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + self._timeout
+        if not self._threads.acquire(timeout=self._timeout):
+            raise _queue_stuck()
+        try:
+            self._lock(deadline)
             try:
                 yield
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _lock(self, deadline):
+        # flock cannot wait with a timeout: try, and pause between tries.
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _queue_stuck()
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, self.MAX_PAUSE)
+
+
+def _queue_stuck():
+    return exception.ServiceUnavailable(service='database',
+                                        retry_after=RETRY_AFTER)
 
 
 def _with_mysql_charset(connection):
@@ -240,7 +403,7 @@ def _configure_mysql(engine):
                            'READ COMMITTED')
 
 
-def _configure_sqlite(engine, database_conf):
+def _configure_sqlite(engine, database_conf, path):
     # oslo.db gives a file database no pool, so every transaction opened
     # and closed a connection (and ran its PRAGMAs): about a third of a
     # request. Pool them, keeping oslo.db's connect listeners.
@@ -252,10 +415,24 @@ def _configure_sqlite(engine, database_conf):
         max_overflow=database_conf.max_overflow or 10, use_lifo=True,
         _dispatch=engine.pool.dispatch)
 
+    @sa.event.listens_for(engine, 'do_connect')
+    def _open_existing(dialect, connection_record, cargs, cparams):
+        # SQLite creates a missing file on connect: a new empty database
+        # in place of one removed, which a restart would then take for
+        # ours. The file exists by now; never create another.
+        cargs[:] = ['file:%s?mode=rw' % urllib.parse.quote(path)]
+        cparams['uri'] = True
+
     @sa.event.listens_for(engine, 'connect')
     def _on_connect(dbapi_connection, connection_record):
-        dbapi_connection.execute('PRAGMA journal_mode=WAL')
-        dbapi_connection.execute('PRAGMA busy_timeout=30000')
+        dbapi_connection.execute('PRAGMA busy_timeout=%d' % (
+            database_conf.sqlite_lock_timeout * 1000))
+        # Switching to WAL takes the write lock even when the file is in
+        # WAL already (it stays so): only a new file needs it, and another
+        # program's lock must not fail every new connection.
+        mode, = dbapi_connection.execute('PRAGMA journal_mode').fetchone()
+        if mode.lower() != 'wal':
+            dbapi_connection.execute('PRAGMA journal_mode=WAL')
         # With WAL, NORMAL never corrupts the database; it skips the
         # fsync of every commit (a power cut may lose the last ones).
         dbapi_connection.execute('PRAGMA synchronous=NORMAL')

@@ -73,6 +73,7 @@ class NeutronDriver(base.NetworkDriver):
 
     def __init__(self, conf, database):
         super().__init__(conf, database)
+        neutron_conf.register_opts(conf)
         group = neutron_conf.GROUP
         auth = ks_loading.load_auth_from_conf_options(conf, group)
         session = ks_loading.load_session_from_conf_options(

@@ -7,6 +7,7 @@ from oslo_log import log as logging
 from paste import deploy
 
 from interface_attach.api import paste
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach import demo
@@ -52,7 +53,8 @@ def prepare(conf):
     if conf.compute.backend != 'nova':
         # Nova's own policy applies in that mode.
         policy.check_files(conf)
-    database = engine.Database(conf.database)
+    database = engine.Database(conf.database,
+                               create=conf.api.db_sync_on_start)
     try:
         if conf.api.db_sync_on_start:
             migration.db_sync(database)
@@ -94,7 +96,7 @@ def load_app(conf):
 def init_application(args=()):
     """Configuration from $OS_INTERFACE_ATTACH_CONFIG_FILE or defaults."""
     files = os.environ.get(CONFIG_ENV)
-    conf = paste.new_conf(
+    conf = ia_conf.new_conf(
         args, config_files=files.split(os.pathsep) if files else None)
     prepare(conf)
     start_background(conf)

@@ -8,9 +8,13 @@ it to a thread only once it is whole; a connection that has not sent a
 whole request within ``request_timeout`` seconds of its first byte (of
 being accepted, for a new one) is closed. Errors gunicorn finds in a
 request's framing are answered as Nova's JSON faults.
+
+Reads (GET, HEAD) and writes have threads of their own, ``threads`` each:
+a write waiting for a database lock never holds up a read.
 """
 
 import collections
+from concurrent import futures
 import datetime
 import io
 import selectors
@@ -126,6 +130,25 @@ class _DeadlineSocket:
         return getattr(self.sock, name)
 
 
+READ_METHODS = (b'GET', b'HEAD')
+
+
+class ReadAndWritePools:
+    """Two thread pools in place of gthread's one, chosen by method."""
+
+    def __init__(self, threads):
+        self.reads = futures.ThreadPoolExecutor(max_workers=threads)
+        self.writes = futures.ThreadPoolExecutor(max_workers=threads)
+
+    def submit(self, handle, conn):
+        pool = self.reads if conn.reading else self.writes
+        return pool.submit(handle, conn)
+
+    def shutdown(self, wait=True):
+        self.reads.shutdown(wait=wait)
+        self.writes.shutdown(wait=wait)
+
+
 class BufferingWorker(gthread.ThreadWorker):
     """See the module's docstring; configured by :func:`worker_class`."""
 
@@ -138,6 +161,9 @@ class BufferingWorker(gthread.ThreadWorker):
         # deadline is its start plus the same timeout).
         self.receiving = collections.OrderedDict()
         self.stopped_at = None
+
+    def get_thread_pool(self):
+        return ReadAndWritePools(self.cfg.threads)
 
     def enqueue_req(self, conn):
         """Every path that gives a connection to a thread comes here."""
@@ -200,6 +226,8 @@ class BufferingWorker(gthread.ThreadWorker):
             conn.close()
             return
         conn.whole = state == framing.COMPLETE
+        conn.reading = bytes(conn.received[:5]).split(b' ', 1)[0] in (
+            READ_METHODS)
         self.enqueue_req(conn)
 
     def _stop_receiving(self, conn):

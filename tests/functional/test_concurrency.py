@@ -18,8 +18,8 @@ import threading
 import fixtures
 from oslotest import base
 
-from interface_attach.api import paste
 from interface_attach import checker
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import networks
@@ -81,7 +81,7 @@ class ConcurrencyTest(base.BaseTestCase):
             config = api_process.write_config(
                 self.useFixture(fixtures.TempDir()).path, sections)
             if i == 0:
-                self.conf = paste.new_conf(config_files=[config])
+                self.conf = ia_conf.new_conf(config_files=[config])
                 self.database = engine.Database(self.conf.database)
                 self.addCleanup(self.database.dispose)
                 migration.db_sync(self.database)

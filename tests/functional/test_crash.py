@@ -17,8 +17,8 @@ import time
 import fixtures
 from oslotest import base
 
-from interface_attach.api import paste
 from interface_attach import checker
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import networks
@@ -49,7 +49,7 @@ class CrashTest(base.BaseTestCase):
         sections = api_process.dev_sections(self.dir, self.port, connection)
         sections['recovery'] = {'interval': '1'}
         self.config = api_process.write_config(self.dir, sections)
-        self.conf = paste.new_conf(config_files=[self.config])
+        self.conf = ia_conf.new_conf(config_files=[self.config])
         if self.backend is not None:
             self._empty_database()
 
@@ -150,7 +150,7 @@ class CrashUnderLoadTest(base.BaseTestCase):
         sections['recovery'] = {'interval': '1'}
         sections['api']['workers'] = '3'
         config = api_process.write_config(directory, sections)
-        conf = paste.new_conf(config_files=[config])
+        conf = ia_conf.new_conf(config_files=[config])
         database = engine.Database(conf.database)
         self.addCleanup(database.dispose)
         migration.db_sync(database)

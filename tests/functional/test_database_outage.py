@@ -12,8 +12,8 @@ import fixtures
 from oslotest import base
 import sqlalchemy as sa
 
-from interface_attach.api import paste
 from interface_attach import checker
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import networks
@@ -99,7 +99,7 @@ class DatabaseOutageUnderLoadTest(base.BaseTestCase):
         # Operations a failed undo leaves are recovered after 5 s.
         sections['recovery'] = {'interval': '1', 'stale_after': '5'}
         config = api_process.write_config(directory, sections)
-        conf = paste.new_conf(config_files=[config])
+        conf = ia_conf.new_conf(config_files=[config])
         database = engine.Database(conf.database)
         self.addCleanup(database.dispose)
         migration.db_sync(database)

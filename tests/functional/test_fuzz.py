@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from oslotest import base as oslo_base
 import webob
 
-from interface_attach.api import paste
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach import demo
@@ -329,7 +329,7 @@ class ChunkedFramingFuzzTest(oslo_base.BaseTestCase):
             directory, self.port, connection))
         if self.backend is not None:
             database = engine.Database(
-                paste.new_conf(config_files=[config]).database)
+                ia_conf.new_conf(config_files=[config]).database)
             try:
                 migration.db_sync(database)
                 databases.empty(database)

@@ -12,8 +12,8 @@ from oslo_utils import timeutils
 import sqlalchemy as sa
 import testtools
 
-from interface_attach.api import paste
 from interface_attach.cmd import manage
+from interface_attach import conf as ia_conf
 from interface_attach.db import attachments
 from interface_attach.db import engine
 from interface_attach.db import networks
@@ -77,7 +77,7 @@ class ManageTestCase(testtools.TestCase):
         return lines[0]
 
     def database(self):
-        conf = paste.new_conf(config_files=[self.config_file])
+        conf = ia_conf.new_conf(config_files=[self.config_file])
         database = engine.Database(conf.database)
         self.addCleanup(database.dispose)
         return database
@@ -106,6 +106,7 @@ class TestDb(ManageTestCase):
     migrate = False
 
     def test_version_before_and_after_sync(self):
+        open(self.db_path, 'w').close()
         self.assertEqual({'revision': None},
                          self.manage_json('db', 'version'))
         self.assertEqual({'revision': '0003'},
@@ -117,7 +118,33 @@ class TestDb(ManageTestCase):
         self.assertEqual({'revision': '0003'},
                          self.manage_json('db', 'sync'))
 
+    def test_only_db_sync_creates_a_database_file(self):
+        for command in (['server', 'list'], ['db', 'version'], ['check']):
+            self.assertFails(command, 1, 'The database file %s does not '
+                             'exist: "interface-attach-manage db sync" '
+                             'creates it' % self.db_path)
+        self.assertFalse(os.path.exists(self.db_path))
+        self.manage('db', 'sync')
+        self.manage('server', 'list')
+
+    def test_a_lost_database_file_is_not_made_anew(self):
+        self.manage('db', 'sync')
+        for suffix in ('', '-wal', '-shm'):
+            if os.path.exists(self.db_path + suffix):
+                os.remove(self.db_path + suffix)
+        marker = self.db_path + '-writer'
+        for command in (['server', 'list'], ['db', 'sync']):
+            self.assertFails(command, 1, 'The database file %s is missing, '
+                             'but %s shows a database was in use there: '
+                             'restore the file, or remove %s to start from '
+                             'an empty database' % (self.db_path, marker,
+                                                    marker))
+        self.assertFalse(os.path.exists(self.db_path))
+        os.remove(marker)
+        self.manage('db', 'sync')
+
     def test_unmigrated_database_suggests_db_sync(self):
+        open(self.db_path, 'w').close()
         self.assertFails(['server', 'list'], 1,
                          'not migrated (no table servers); run '
                          '"interface-attach-manage db sync"')

@@ -21,6 +21,9 @@ class _DatabaseConf:
     max_retries = 10
     retry_interval = 10
     connection_debug = 0
+    connection_parameters = ''
+    connect_timeout = 3
+    sqlite_lock_timeout = 5
 
 
 class TestModelsMigrationsSync(test_migrations.ModelsMigrationsSync,

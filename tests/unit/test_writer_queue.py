@@ -1,7 +1,8 @@
-"""SQLite writers of several processes queue on one flock."""
+"""SQLite writers of several processes queue on one flock, for a while."""
 
 import multiprocessing
 import os
+import threading
 import time
 
 import fixtures
@@ -9,14 +10,17 @@ from oslotest import base
 
 from interface_attach.db import engine
 
+from interface_attach import exception
+
 HOLD = 0.5
+TIMEOUT = 5
 
 
-def _hold(path, taken):
-    queue = engine.WriterQueue(path)
+def _hold(path, taken, hold=HOLD):
+    queue = engine.WriterQueue(path, TIMEOUT)
     with queue.held():
         taken.set()
-        time.sleep(HOLD)
+        time.sleep(hold)
 
 
 class WriterQueueTest(base.BaseTestCase):
@@ -26,25 +30,48 @@ class WriterQueueTest(base.BaseTestCase):
         self.path = os.path.join(self.useFixture(fixtures.TempDir()).path,
                                  'db.sqlite-writer')
 
-    def test_a_writer_waits_for_another_process(self):
-        queue = engine.WriterQueue(self.path)
-        with queue.held():
-            pass    # this process opened its descriptor before the fork
+    def held_by_another_process(self, hold=HOLD):
         taken = multiprocessing.Event()
         other = multiprocessing.get_context('fork').Process(
-            target=_hold, args=(self.path, taken))
+            target=_hold, args=(self.path, taken, hold))
         other.start()
         self.addCleanup(other.join)
         self.assertTrue(taken.wait(10))
+
+    def test_a_writer_waits_for_another_process(self):
+        queue = engine.WriterQueue(self.path, TIMEOUT)
+        with queue.held():
+            pass    # this process opened its descriptor before the fork
+        self.held_by_another_process()
         started = time.monotonic()
         with queue.held():
             waited = time.monotonic() - started
         self.assertGreater(waited, HOLD / 2)
 
     def test_a_writer_does_not_wait_for_itself_after_release(self):
-        queue = engine.WriterQueue(self.path)
+        queue = engine.WriterQueue(self.path, TIMEOUT)
         for _ in range(3):
             started = time.monotonic()
             with queue.held():
                 pass
             self.assertLess(time.monotonic() - started, HOLD / 2)
+
+    def test_a_stuck_queue_is_a_503_after_the_timeout(self):
+        queue = engine.WriterQueue(self.path, 0.3)
+        self.held_by_another_process(hold=3)
+        started = time.monotonic()
+        error = self.assertRaises(exception.ServiceUnavailable,
+                                  queue.held().__enter__)
+        self.assertLess(time.monotonic() - started, 1)
+        self.assertEqual(engine.RETRY_AFTER, error.retry_after)
+
+    def test_threads_of_a_process_wait_their_turn_for_the_timeout_too(self):
+        queue = engine.WriterQueue(self.path, 0.3)
+        failed = []
+        with queue.held():
+            other = threading.Thread(target=lambda: failed.append(
+                self.assertRaises(exception.ServiceUnavailable,
+                                  queue.held().__enter__)))
+            other.start()
+            other.join(2)
+        self.assertEqual(1, len(failed))

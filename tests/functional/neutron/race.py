@@ -21,7 +21,7 @@ import os
 import threading
 import uuid
 
-from interface_attach.api import paste
+from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach.db import migration
 from interface_attach.db import servers
@@ -35,7 +35,7 @@ ROUNDS = 3
 
 def create_servers(url, project, count):
     """Migrate the database at ``url`` and create ``count`` servers."""
-    conf = paste.new_conf(config_files=[])
+    conf = ia_conf.new_conf(config_files=[])
     conf.set_override('connection', url, group='database')
     database = engine.Database(conf.database)
     try:

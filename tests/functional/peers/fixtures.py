@@ -404,12 +404,12 @@ class Store:
     _cidrs = itertools.count(1)
 
     def __init__(self, config_file):
-        from interface_attach.api import paste
+        from interface_attach import conf as ia_conf
         from interface_attach.db import engine
         from interface_attach.db import networks
         from interface_attach.db import servers
 
-        conf = paste.new_conf(config_files=[config_file])
+        conf = ia_conf.new_conf(config_files=[config_file])
         self.database = engine.Database(conf.database)
         self.servers = servers.ServerStore(self.database)
         self.networks = networks.NetworkStore(self.database)

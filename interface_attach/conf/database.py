@@ -1,0 +1,36 @@
+"""Our options beside oslo.db's in [database]: how long to wait for it."""
+
+from oslo_config import cfg
+
+# oslo.db's own group: these options are about the same connection.
+database_group = 'database'
+
+# Attempts and pause of oslo.db's first connection, our defaults: with a
+# connect timeout of 3 s, an unreachable server fails a start or a CLI call
+# within 3 x (3 + 1) = 12 s, where oslo.db's own (10 x 10 s) take 100 s.
+MAX_RETRIES = 3
+RETRY_INTERVAL = 1
+
+database_opts = [
+    cfg.FloatOpt(
+        'connect_timeout', default=3, min=0.1,
+        help='Seconds to wait for a MySQL/MariaDB or PostgreSQL server to '
+             'accept a connection. With [database] max_retries and '
+             'retry_interval it bounds how long start-up and '
+             'interface-attach-manage wait for an unreachable server '
+             'before they fail.'),
+    cfg.FloatOpt(
+        'sqlite_lock_timeout', default=5, min=0.1,
+        help='Seconds a write waits for SQLite\'s write lock (held by '
+             'another program, say) before it answers 503 with '
+             'Retry-After. A request waits at most twice this: once in '
+             'the queue of this host\'s writers, once for the lock.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(database_opts, group=database_group)
+
+
+def list_opts():
+    return {database_group: database_opts}
