@@ -272,12 +272,12 @@ class DatabaseFile:
     def opened(self):
         """Hold the file the engine opened (and made, if it had to)."""
         with self._held_lock:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-            status = os.fstat(fd)
-            self._identity = status.st_dev, status.st_ino
-            held = self._held.setdefault(self._identity, [fd, 0])
-            if held[0] != fd:
-                os.close(fd)
+            self._identity = self._stat()
+            held = self._held.get(self._identity)
+            if held is None:
+                # Opened only if not held already: see _held.
+                held = self._held[self._identity] = [
+                    os.open(self.path, os.O_RDONLY | os.O_CLOEXEC), 0]
             held[1] += 1
         os.close(os.open(self._marker, os.O_RDONLY | os.O_CREAT, 0o644))
 
@@ -430,7 +430,9 @@ def _configure_sqlite(engine, database_conf, path):
         # Switching to WAL takes the write lock even when the file is in
         # WAL already (it stays so): only a new file needs it, and another
         # program's lock must not fail every new connection.
-        mode, = dbapi_connection.execute('PRAGMA journal_mode').fetchone()
+        # fetchall: a statement left unfinished keeps a read transaction
+        # open, and the connection would never see later commits.
+        (mode,), = dbapi_connection.execute('PRAGMA journal_mode').fetchall()
         if mode.lower() != 'wal':
             dbapi_connection.execute('PRAGMA journal_mode=WAL')
         # With WAL, NORMAL never corrupts the database; it skips the
