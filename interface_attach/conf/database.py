@@ -23,8 +23,8 @@ database_opts = [
         'sqlite_lock_timeout', default=5, min=0.1,
         help='Seconds a write waits for SQLite\'s write lock (held by '
              'another program, say) before it answers 503 with '
-             'Retry-After. A request waits at most twice this: once in '
-             'the queue of this host\'s writers, once for the lock.'),
+             'Retry-After. Queued behind this host\'s other writers, a '
+             'request waits at most (workers + 1) times this.'),
 ]
 
 

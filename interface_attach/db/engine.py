@@ -7,7 +7,6 @@ import functools
 import os
 import sqlite3
 import threading
-import time
 import urllib.parse
 
 from oslo_db import api as oslo_db_api
@@ -322,13 +321,12 @@ class WriterQueue:
     one when the lock is let go; SQLite's own lock still guards against
     writers that do not queue (another program, say).
 
-    A writer waits in the queue ``timeout`` seconds at most, then answers
-    503: the queue is stuck behind a lock someone else holds.
+    The threads of a process wait ``timeout`` seconds at most for each
+    other, then answer 503. The flock is waited for without a timeout
+    (polling it cost a third of the attach rate) but not forever: its
+    holder is one writer per process of the host, each waiting at most
+    ``timeout`` for SQLite's lock (its busy timeout) before it lets go.
     """
-
-    # The pause between two tries for a taken lock grows to this: about
-    # what one of our writers holds the lock for.
-    MAX_PAUSE = 0.002
 
     def __init__(self, path, timeout):
         self._path = path
@@ -345,37 +343,17 @@ class WriterQueue:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT
                                | os.O_CLOEXEC, 0o644)
             self._pid = os.getpid()
-        deadline = time.monotonic() + self._timeout
         if not self._threads.acquire(timeout=self._timeout):
-            raise _queue_stuck()
+            raise exception.ServiceUnavailable(service='database',
+                                               retry_after=RETRY_AFTER)
         try:
-            self._lock(deadline)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
-
-    def _lock(self, deadline):
-        # flock cannot wait with a timeout: try, and pause between tries.
-        pause = 0.0001
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _queue_stuck()
-            time.sleep(min(pause, remaining))
-            pause = min(pause * 2, self.MAX_PAUSE)
-
-
-def _queue_stuck():
-    return exception.ServiceUnavailable(service='database',
-                                        retry_after=RETRY_AFTER)
 
 
 def _with_mysql_charset(connection):
