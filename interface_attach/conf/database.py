@@ -15,7 +15,8 @@ database_opts = [
     cfg.FloatOpt(
         'connect_timeout', default=3, min=0.1,
         help='Seconds to wait for a MySQL/MariaDB or PostgreSQL server to '
-             'accept a connection. With [database] max_retries and '
+             'accept a connection (PostgreSQL: the whole connect; PyMySQL: '
+             'the TCP connect). With [database] max_retries and '
              'retry_interval it bounds how long start-up and '
              'interface-attach-manage wait for an unreachable server '
              'before they fail.'),
