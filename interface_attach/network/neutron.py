@@ -23,6 +23,7 @@ from urllib import parse
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
+import netaddr
 from oslo_log import log as logging
 
 from interface_attach.conf import neutron as neutron_conf
@@ -119,6 +120,28 @@ class NeutronDriver(base.NetworkDriver):
             _, body = self._get('/v2.0/networks?' + parse.urlencode(query))
             networks.extend(_network(net) for net in body['networks'])
         return networks
+
+    def check_fixed_ip(self, network_id, address):
+        """Refuse an address Neutron would refuse on the network.
+
+        For a caller that must refuse before anything is written (Nova
+        mode: before the call to the compute host).
+
+        :raises FixedIpInvalidForNetwork: in no subnet of the network.
+        :raises FixedIpAlreadyInUse: a port of the network holds it.
+        """
+        _, body = self._get('/v2.0/subnets?' + parse.urlencode(
+            {'network_id': network_id, 'fields': 'cidr'}))
+        ip = netaddr.IPAddress(address)
+        if not any(ip in netaddr.IPNetwork(subnet['cidr'])
+                   for subnet in body['subnets']):
+            raise exception.FixedIpInvalidForNetwork(address=address,
+                                                     network_id=network_id)
+        _, body = self._get('/v2.0/ports?' + parse.urlencode(
+            {'network_id': network_id, 'fields': 'id',
+             'fixed_ips': 'ip_address=%s' % address}))
+        if body['ports']:
+            raise exception.FixedIpAlreadyInUse(address=address)
 
     # Writes
 

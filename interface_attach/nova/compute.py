@@ -99,6 +99,8 @@ class NovaComputeService(compute.ComputeService):
                        if network_id is not None
                        else self._only_network(server))
             known['network'] = network_id = network.id
+            if fixed_ip is not None:
+                self.driver.check_fixed_ip(network_id, fixed_ip)
 
         owner = attachments.new_owner()
         claim = port_id or uuidutils.generate_uuid()

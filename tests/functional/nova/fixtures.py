@@ -820,9 +820,10 @@ def _http(port, method, path, body=None, headers=None, timeout=60):
         all_headers['Content-Type'] = 'application/json'
     all_headers.update(headers or {})
     try:
-        conn.request(method, path,
-                     body=None if body is None else json.dumps(body),
-                     headers=all_headers)
+        # A str is sent as it is (malformed JSON, say).
+        conn.request(method, path, body=None if body is None else (
+            body if isinstance(body, str) else json.dumps(body)),
+            headers=all_headers)
         response = conn.getresponse()
         data = response.read()
     finally:

@@ -224,6 +224,50 @@ class NovaFilterTest(testtools.TestCase):
         self.assertTrue(self.unbound(free['id']))
         self.check_clean()
 
+    def test_spec_rows_of_the_body_and_the_address_on_v2(self):
+        # The rows of the standalone tests' table (test_create_interface)
+        # that Nova's servers and Neutron's ports can show, through nova-api.
+        cloud = self.cloud
+        server_id = self.racers[2]['id']
+        net = self.net_b['id']
+        taken = cloud.create_port(net)['fixed_ips'][0]['ip_address']
+        free = cloud.create_port(net)
+
+        def by_net(ip):
+            return {'interfaceAttachment': {
+                'net_id': net, 'fixed_ips': [{'ip_address': ip}]}}
+
+        rows = [
+            # (body, headers, message); every one a 400 badRequest
+            ({'interfaceAttachment': {
+                'fixed_ips': [{'ip_address': '10.2.0.9'}]}}, None,
+             'Must input network_id when request IP address'),
+            ('{"interfaceAttachment": {', None, 'Malformed request body'),
+            ({'port_id': free['id']}, None,
+             "'interfaceAttachment' is a required property"),
+            ({'interfaceAttachment': {'port_id': 'foo'}}, None,
+             "Invalid input for field/attribute port_id. Value: foo. "
+             "'foo' is not a 'uuid'"),
+            (by_net('10.2.0.256'), None,
+             "Invalid input for field/attribute ip_address. Value: "
+             "10.2.0.256. '10.2.0.256' is not a 'ip_address'"),
+            ('{"interfaceAttachment": {}}', {'Content-Type': 'text/plain'},
+             'Unsupported Content-Type'),
+            (by_net(taken), None, 'Fixed IP %s is already in use.' % taken),
+            (by_net('192.168.7.7'), None, 'Fixed IP 192.168.7.7 is not a '
+             'valid ip address for network %s.' % net),
+        ]
+        actions = self.attach_actions(server_id)
+        for body, headers, message in rows:
+            started = time.monotonic()
+            self.assertFault(self.call('v2', 'POST', server_id, body,
+                                       headers=headers),
+                             400, 'badRequest', message)
+            self.assertLess(time.monotonic() - started, 2.0, body)
+        self.assertEqual(actions, self.attach_actions(server_id))
+        self.assertEqual([], cloud.neutron_ports(device_id=server_id))
+        self.assertTrue(self.unbound(free['id']))
+
     def test_server_and_policy_refusals(self):
         cloud = self.cloud
         server_id = self.server['id']
