@@ -15,11 +15,10 @@ database_opts = [
     cfg.FloatOpt(
         'connect_timeout', default=3, min=0.1,
         help='Seconds to wait for a MySQL/MariaDB or PostgreSQL server to '
-             'accept a connection (PostgreSQL: the whole connect; PyMySQL: '
-             'the TCP connect). With [database] max_retries and '
-             'retry_interval it bounds how long start-up and '
-             'interface-attach-manage wait for an unreachable server '
-             'before they fail.'),
+             'accept a connection and greet (not for the statements '
+             'after). With [database] max_retries and retry_interval it '
+             'bounds how long start-up and interface-attach-manage wait '
+             'for an unreachable or hung server before they fail.'),
     cfg.FloatOpt(
         'sqlite_lock_timeout', default=5, min=0.1,
         help='Seconds a write waits for SQLite\'s write lock (held by '

@@ -96,7 +96,11 @@ class Database:
                 self.engine.url.database + '-writer',
                 database_conf.sqlite_lock_timeout)
         if self.engine.dialect.name == 'mysql':
-            _configure_mysql(self.engine)
+            _configure_mysql(self.engine, _handshake_timeout(
+                sa.engine.make_url(database_conf.connection),
+                database_conf.connection_parameters or ''))
+            # oslo.db's first connection, pooled, predates the listener.
+            self.engine.dispose()
 
     @contextlib.contextmanager
     def reader(self):
@@ -225,16 +229,27 @@ def _connect_timeout(database_conf):
     """The server drivers' connect timeout, as URL query parameters.
 
     PyMySQL and psycopg both take ``connect_timeout``; SQLite none. A value
-    in the URL or in oslo.db's connection_parameters wins.
+    in the URL or in oslo.db's connection_parameters wins. PyMySQL's
+    bounds the TCP connect only: its handshake waits with ``read_timeout``,
+    so that gets the same value, for the handshake only (see
+    :func:`_configure_mysql`).
     """
     url = sa.engine.make_url(database_conf.connection)
     given = database_conf.connection_parameters or ''
     if url.get_backend_name() not in ('mysql', 'postgresql') or (
             'connect_timeout' in url.query or 'connect_timeout' in given):
         return given
-    timeout = 'connect_timeout=%d' % max(1, round(
-        database_conf.connect_timeout))
-    return '&'.join(filter(None, (given, timeout)))
+    seconds = max(1, round(database_conf.connect_timeout))
+    timeouts = ['connect_timeout=%d' % seconds]
+    if _handshake_timeout(url, given):
+        timeouts.append('read_timeout=%d' % seconds)
+    return '&'.join([given] + timeouts if given else timeouts)
+
+
+def _handshake_timeout(url, given):
+    """Whether we give PyMySQL a read_timeout for its handshake only."""
+    return url.get_driver_name() == 'pymysql' and not (
+        'read_timeout' in url.query or 'read_timeout' in given)
 
 
 class DatabaseFile:
@@ -369,9 +384,13 @@ def _with_mysql_charset(connection):
         hide_password=False)
 
 
-def _configure_mysql(engine):
+def _configure_mysql(engine, handshake_timeout):
     @sa.event.listens_for(engine, 'connect')
     def _on_connect(dbapi_connection, connection_record):
+        if handshake_timeout:
+            # Connected: statements wait as long as they take, as before
+            # (PyMySQL sets the socket's timeout again on its next read).
+            dbapi_connection._read_timeout = None
         # Each statement reads what is committed, as on PostgreSQL. Under
         # InnoDB's default (REPEATABLE READ) a transaction keeps reading
         # its first snapshot, so an attach that lost an address to another

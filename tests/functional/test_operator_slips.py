@@ -18,8 +18,11 @@ import time
 import fixtures
 from oslotest import base
 
+from interface_attach import conf as ia_conf
+from interface_attach.db import engine
 from interface_attach import demo
 from tests import api_process
+from tests import databases
 
 TOKEN = 'demo:%s' % demo.PROJECT_ID
 INTERFACES = '/v2/%s/servers/%s/os-interface' % (demo.PROJECT_ID,
@@ -211,10 +214,19 @@ class StartupMistakesTest(base.BaseTestCase):
         silent.bind(('127.0.0.1', 0))
         silent.listen(16)
         self.addCleanup(silent.close)
-        # libpq's connect_timeout bounds the whole connect, handshake
-        # included; PyMySQL's bounds only the TCP connect.
         url = 'postgresql+psycopg://postgres@127.0.0.1:%d/x' % (
             silent.getsockname()[1])
+        took = self.assertFailsWith('cannot open the database %s' % url,
+                                    database={'connection': url})
+        self.assertLess(took, self.BOUND)
+
+    def test_a_mysql_server_that_never_greets_fails_in_bounded_time(self):
+        # PyMySQL waits for the greeting with its read timeout.
+        silent = socket.socket()
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(16)
+        self.addCleanup(silent.close)
+        url = 'mysql+pymysql://root@127.0.0.1:%d/x' % silent.getsockname()[1]
         took = self.assertFailsWith('cannot open the database %s' % url,
                                     database={'connection': url})
         self.assertLess(took, self.BOUND)
@@ -224,3 +236,18 @@ class StartupMistakesTest(base.BaseTestCase):
         took = self.assertFailsWith('cannot open the database %s' % url,
                                     database={'connection': url})
         self.assertLess(took, self.BOUND)
+
+
+class MySQLStatementTimeTest(base.BaseTestCase):
+    """The handshake's read timeout does not bound later statements."""
+
+    def test_a_statement_longer_than_connect_timeout_runs_to_its_end(self):
+        conf = ia_conf.new_conf([])
+        conf.set_override('connection', databases.database_url('mysql'),
+                          group='database')
+        conf.set_override('connect_timeout', 1, group='database')
+        database = engine.Database(conf.database)
+        self.addCleanup(database.dispose)
+        with database.reader() as conn:
+            self.assertEqual(0, conn.exec_driver_sql(
+                'SELECT SLEEP(2)').scalar())
