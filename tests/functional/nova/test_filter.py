@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 
 import testtools
 from testtools import content
@@ -267,6 +268,21 @@ class NovaFilterTest(testtools.TestCase):
         self.assertEqual(actions, self.attach_actions(server_id))
         self.assertEqual([], cloud.neutron_ports(device_id=server_id))
         self.assertTrue(self.unbound(free['id']))
+
+    def test_project_without_networks_is_400_before_any_rpc(self):
+        cloud = self.cloud
+        project = uuid.uuid4().hex
+        token = 'member-c:%s:member' % project
+        server_id = cloud.boot_server(token, 'vm-c')['id']
+        message = ("No specific network was requested and none are "
+                   "available for project '%s'." % project)
+        for path in ('/v2/%s' % project, '/v2.1'):
+            self.assertFault(
+                cloud.request('filtered', 'POST', '%s/servers/%s/'
+                              'os-interface' % (path, server_id),
+                              {'interfaceAttachment': {}}, token=token),
+                400, 'badRequest', message)
+        self.assertEqual(0, self.attach_actions(server_id))
 
     def test_server_and_policy_refusals(self):
         cloud = self.cloud
