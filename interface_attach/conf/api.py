@@ -19,7 +19,9 @@ api_opts = [
         help='Number of API worker processes.'),
     cfg.IntOpt(
         'threads', default=1, min=1,
-        help='Threads per worker process serving requests. Each worker '
+        help='Threads per worker process serving reads (GET, HEAD), and '
+             'as many serving writes, so that a write waiting for the '
+             'database never holds up a read. Each worker '
              'receives requests in its event loop, so a thread is only '
              'taken by a request received whole. On SQLite more threads '
              'only share the worker\'s CPU (and its GIL); where requests '
