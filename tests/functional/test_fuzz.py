@@ -29,6 +29,7 @@ from interface_attach import demo
 from tests import api_process
 from tests import databases
 from tests.functional import base
+from tests.functional import test_server_protocol
 
 EXAMPLES = 1000
 
@@ -306,12 +307,7 @@ def exchange(port, data):
     with socket.create_connection(('127.0.0.1', port), 10) as sock:
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)
-        received = b''
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return received
-            received += chunk
+        return test_server_protocol.read_all(sock)
 
 
 class ChunkedFramingFuzzTest(oslo_base.BaseTestCase):
