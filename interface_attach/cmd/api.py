@@ -48,8 +48,11 @@ def server_options(conf):
     def post_fork(server, worker):
         # Until the worker sets up its signals, a SIGTERM would go to the
         # master's handler the fork copied, and be lost: the worker would
-        # serve on until graceful_timeout ran out.
-        signal.signal(signal.SIGTERM, worker.handle_exit)
+        # serve on until graceful_timeout ran out. Its own handler needs
+        # what it sets up first, so until then a SIGTERM only marks it
+        # stopping: it then exits without serving.
+        signal.signal(signal.SIGTERM, lambda signum, frame: setattr(
+            worker, 'alive', False))
         # In each worker, not in the master: the master forks again when a
         # worker dies, and forking a process with threads is unsafe.
         wsgi.start_background(conf)
