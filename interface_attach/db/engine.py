@@ -61,14 +61,20 @@ class Database:
     """
 
     def __init__(self, database_conf, create=True):
-        path = sa.engine.make_url(database_conf.connection).database
+        connection = database_conf.connection
+        path = sa.engine.make_url(connection).database
         self._file = None
-        if database_conf.connection.startswith('sqlite') and path not in (
+        if connection.startswith('sqlite') and path not in (
                 None, '', ':memory:'):
             # Before the engine, whose first connection creates the file.
             self._file = DatabaseFile(path, create)
+            if not create:
+                # Not even oslo.db's first connection may create it, if it
+                # is removed meanwhile.
+                connection = 'sqlite:///file:%s?mode=rw&uri=true' % (
+                    urllib.parse.quote(self._file.path))
         self.engine = engines.create_engine(
-            _with_mysql_charset(database_conf.connection),
+            _with_mysql_charset(connection),
             connection_parameters=_connect_timeout(database_conf),
             mysql_sql_mode=database_conf.mysql_sql_mode,
             connection_recycle_time=database_conf.connection_recycle_time,
@@ -87,13 +93,13 @@ class Database:
         self._writer = contextvars.ContextVar('writer', default=None)
         self._writers = None
         if self._file is not None:
-            if not os.path.exists(self._file.path):
+            if create and not os.path.exists(self._file.path):
                 # [database] max_retries 0: no first connection made it.
                 self.engine.connect().close()
             self._file.opened()
             _configure_sqlite(self.engine, database_conf, self._file.path)
             self._writers = WriterQueue(
-                self.engine.url.database + '-writer',
+                self._file.path + '-writer',
                 database_conf.sqlite_lock_timeout)
         if self.engine.dialect.name == 'mysql':
             _configure_mysql(self.engine, _handshake_timeout(
