@@ -14,6 +14,7 @@ from interface_attach.policies import attach_interfaces as policies
 
 def list_interfaces(services, call, server_id):
     """GET: 200 {"interfaceAttachments": [...]}."""
+    call.surface.check_query(call.req, call.version)
     server = _authorized_server(services, call, server_id, policies.LIST)
     attached = services.compute.list_interfaces(server)
     return faults.json_response(200, {'interfaceAttachments': [
@@ -22,6 +23,7 @@ def list_interfaces(services, call, server_id):
 
 def show_interface(services, call, server_id, port_id):
     """GET .../{port_id}: 200 {"interfaceAttachment": {...}}, else 404."""
+    call.surface.check_query(call.req, call.version)
     server = _authorized_server(services, call, server_id, policies.SHOW)
     port, tag = services.compute.show_interface(
         server, _port_id(server, port_id))

@@ -16,6 +16,9 @@ MIN_VERSION = (2, 1)
 MAX_VERSION = (2, 70)
 TAG_ON_CREATE = (2, 49)
 TAG_IN_RESPONSE = (2, 70)
+# 2.102: list and show refuse any query parameter (Nova 34's highest is
+# 2.104; served in Nova mode only).
+STRICT_QUERY = (2, 102)
 
 _FORMAT = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 

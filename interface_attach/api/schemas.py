@@ -58,3 +58,6 @@ create_v21 = strict(create)
 create_v249 = copy.deepcopy(create_v21)
 create_v249['properties']['interfaceAttachment']['properties']['tag'] = {
     'type': 'string', 'pattern': '^[^,/]*$', 'minLength': 1, 'maxLength': 60}
+
+# Query strings of list and show: from 2.102 Nova refuses any parameter.
+no_query = {'type': 'object', 'properties': {}, 'additionalProperties': False}

@@ -66,6 +66,9 @@ class LegacyV2(Surface):
     def headers(self, version):
         return {}
 
+    def check_query(self, req, version):
+        """Any query parameter is ignored."""
+
     def create_body(self, req, version):
         body = validation.json_body(req, require_content_type=True)
         body = {} if body is None else body
@@ -96,6 +99,7 @@ class V21(Surface):
         ])
         self._create = validation.Validator(schemas.create_v21)
         self._create_tagged = validation.Validator(schemas.create_v249)
+        self._no_query = validation.Validator(schemas.no_query)
 
     def negotiate(self, req, max_version):
         return microversion.requested_version(req.headers, max_version)
@@ -103,6 +107,11 @@ class V21(Surface):
     def headers(self, version):
         return microversion.response_headers(
             version or microversion.MIN_VERSION)
+
+    def check_query(self, req, version):
+        """From 2.102, a query parameter on list or show is a 400."""
+        if version >= microversion.STRICT_QUERY:
+            self._no_query.validate(req.GET.dict_of_lists())
 
     def create_body(self, req, version):
         body = validation.json_body(req, require_content_type=False)
