@@ -5,6 +5,7 @@ what a failed attach did. It raises domain exceptions only; the API layer
 turns them into HTTP.
 """
 
+import types
 import uuid
 
 from oslo_log import log as logging
@@ -279,6 +280,20 @@ class ComputeService:
             self.attachments.confirm(port_id, owner)
         except exception.OperationTakenOver:
             pass
+
+    def recover(self, row, owner):
+        """Undo the attach or finish the detach of a row taken over.
+
+        :returns: what was done, for the recovery's log line.
+        """
+        try:
+            server = self.servers.get(row.server_id)
+        except exception.ServerNotFound:
+            server = types.SimpleNamespace(id=row.server_id)
+        self.release(server, row.port_id, row.port_created)
+        self.attachments.remove(row.port_id, owner)
+        return ('undid the attach' if row.state == 'attaching'
+                else 'finished the detach')
 
     def release(self, server, port_id, port_created):
         """Give a port back: delete it if an attach made it, else unbind."""

@@ -4,21 +4,18 @@ An attachment row in flight ('attaching' or 'detaching') whose owner is
 dead (a process of this host that no longer runs) or that has not moved
 for ``[recovery] stale_after`` seconds is taken over with a compare-and-
 swap on its owner, so one recoverer acts and the old owner can no longer
-write. An interrupted attach is undone (the port it created deleted, the
-port it claimed released), since its caller never got a 200; an
-interrupted detach is finished.
+write. The compute service then undoes an interrupted attach, since its
+caller never got a 200, and finishes an interrupted detach.
 """
 
 import os
 import socket
 import threading
-import types
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from interface_attach.db import attachments
-from interface_attach import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -72,16 +69,10 @@ class Recovery:
         owner = attachments.new_owner()
         if not self.compute.attachments.take_over(row, owner):
             return False
-        try:
-            server = self.compute.servers.get(row.server_id)
-        except exception.ServerNotFound:
-            server = types.SimpleNamespace(id=row.server_id)
-        self.compute.release(server, row.port_id, row.port_created)
-        self.compute.attachments.remove(row.port_id, owner)
+        what = self.compute.recover(row, owner)
         LOG.warning('Recovery: %(what)s of port %(port)s on server '
                     '%(server)s, left by %(owner)s',
-                    {'what': 'undid the attach' if row.state == 'attaching'
-                     else 'finished the detach', 'port': row.port_id,
+                    {'what': what, 'port': row.port_id,
                      'server': row.server_id, 'owner': row.owner})
         return True
 

@@ -23,9 +23,11 @@ import time
 
 from nova.api.openstack import api_version_request
 from nova.compute import api as nova_compute_api
+from nova import context as nova_context
 from nova import objects
 from nova import servicegroup
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from interface_attach import compute
@@ -104,30 +106,30 @@ class NovaComputeService(compute.ComputeService):
 
         owner = attachments.new_owner()
         claim = port_id or uuidutils.generate_uuid()
+        watch_until = time.monotonic() + self.late_attach_window
         self.attachments.reserve(server.id, claim, network_id,
                                  port_created=port_id is None, owner=owner,
                                  tag=tag)
-        late = None
+        timed_out = False
         try:
             if port_id is not None:
                 # A rival that held the claim before us may have bound the
                 # port since our first read; its bind is committed now.
                 self._free_port(server, port_id)
-            ports_before = self._ports_on(server, network_id)
+            self._check_network_free(server, network_id)
             self._check_compute_up(server)
             vif = self._call_attach(server, network_id, port_id, fixed_ip,
-                                    tag, ports_before)
+                                    tag)
         except exception.ComputeTimedOut:
-            late = (server, network_id, port_id, ports_before, claim, owner)
+            timed_out = True
             raise
         finally:
-            if late is None:
-                self.attachments.remove(claim, owner)
-            else:
+            if timed_out:
                 # The claim goes with the watch, which keeps the port.
-                threading.Thread(target=self._undo_late_attach, args=late,
-                                 name='interface-attach-late-attach',
-                                 daemon=True).start()
+                self._start_watch(server, network_id, port_id, claim, owner,
+                                  watch_until)
+            else:
+                self.attachments.remove(claim, owner)
         known['port'] = vif['id']
         return self.driver.get_port(vif['id'])
 
@@ -140,18 +142,19 @@ class NovaComputeService(compute.ComputeService):
             raise exception.PortInUse(port_id=port_id)
         return port
 
-    def _ports_on(self, server, network_id):
-        """Ids of the server's ports on the network; refuses a duplicate.
+    def _check_network_free(self, server, network_id):
+        """Refuse a second port on the network while duplicates are off.
 
         Read under the claim, whose network guard keeps out any other
-        attach of this server to this network while duplicates are off.
+        attach of this server to this network meanwhile: so a port of the
+        server on the network that appears later is this attach's.
         """
-        ports = [port.id for port in self.driver.list_server_ports(server)
-                 if port.network_id == network_id]
-        if ports and not self.allow_duplicate_networks:
+        if self.allow_duplicate_networks:
+            return
+        if any(port.network_id == network_id
+               for port in self.driver.list_server_ports(server)):
             raise exception.NetworkDuplicated(network_id=network_id,
                                               server_id=server.id)
-        return ports
 
     def _check_compute_up(self, server):
         """503 before the RPC when the compute host is known to be down.
@@ -170,51 +173,58 @@ class NovaComputeService(compute.ComputeService):
         if not self.servicegroup.service_is_up(service):
             raise exception.ServiceUnavailable(service='compute')
 
-    def _call_attach(self, server, network_id, port_id, fixed_ip, tag,
-                     ports_before):
+    def _call_attach(self, server, network_id, port_id, fixed_ip, tag):
         try:
             with errors.translated('attach_interface', server.id):
                 return self.nova.attach_interface(
                     server.context, server.instance, network_id, port_id,
                     fixed_ip, tag=tag)
         except BaseException:
-            self._clean_up_attach(server, network_id, port_id, ports_before)
+            self._clean_up_attach(server, network_id, port_id)
             raise
 
-    def _undo_late_attach(self, server, network_id, port_id, ports_before,
-                          claim, owner):
-        """Detach again what a timed-out attach did after all.
+    def _start_watch(self, server, network_id, port_id, claim, owner,
+                     until):
+        threading.Thread(
+            target=self._undo_late_attach,
+            args=(server, network_id, port_id, claim, owner, until),
+            name='interface-attach-late-attach', daemon=True).start()
+
+    def _undo_late_attach(self, server, network_id, port_id, claim, owner,
+                          until):
+        """Detach again what an attach nobody got a 200 for did after all.
 
         The caller got a 503 for an attach whose message nova-compute may
         already hold (a host frozen with it, say) and act on when it runs
-        again. Until ``late_attach_window`` has passed, the port that
-        attach binds or creates is watched for, and detached through Nova.
+        again; or the worker that made the call died. Until ``until``
+        (``late_attach_window`` after the claim), the port that attach
+        binds or creates is watched for, and detached through Nova.
         """
         try:
-            deadline = time.monotonic() + self.late_attach_window
-            while time.monotonic() < deadline:
-                late_port = self._left_by_attach(server, network_id, port_id,
-                                                 ports_before)
+            while True:
+                late_port = self._left_by_attach(server, network_id, port_id)
                 if late_port is not None:
-                    LOG.warning('A timed-out attach of port %s to server %s '
-                                'completed late: detaching it', late_port,
-                                server.id)
+                    LOG.warning('An attach of port %s to server %s that got '
+                                'no 200 completed late: detaching it',
+                                late_port, server.id)
                     with errors.translated('detach_interface', server.id):
                         self.nova.detach_interface(
                             server.context, server.instance, late_port)
                     return
+                if time.monotonic() >= until:
+                    return
                 time.sleep(LATE_ATTACH_POLL)
         except Exception:
-            LOG.exception('Could not undo a timed-out attach to server %s',
+            LOG.exception('Could not undo a late attach to server %s',
                           server.id)
         finally:
             self.attachments.remove(claim, owner)
 
-    def _left_by_attach(self, server, network_id, port_id, ports_before):
+    def _left_by_attach(self, server, network_id, port_id):
         """The port a failed attach bound or created, if it did, else None.
 
-        A new port of the server on the network is surely the attach's
-        only while we hold the network guard (duplicates off).
+        A port of the server on the network is surely the attach's only
+        while duplicates are off (see ``_check_network_free``).
         """
         if port_id is not None:
             bound = self.driver.get_port(port_id).device_id == server.id
@@ -222,24 +232,23 @@ class NovaComputeService(compute.ComputeService):
         if self.allow_duplicate_networks:
             return None
         for port in self.driver.list_server_ports(server):
-            if port.network_id == network_id and port.id not in ports_before:
+            if port.network_id == network_id:
                 return port.id
         return None
 
-    def _clean_up_attach(self, server, network_id, port_id, ports_before):
+    def _clean_up_attach(self, server, network_id, port_id):
         """Remove what a failed attach left: Nova's rollback, verified.
 
         Nova's compute manager undoes a failed hot-plug itself; a compute
         host that died or timed out in the middle does not.
         """
         try:
-            left = self._left_by_attach(server, network_id, port_id,
-                                        ports_before)
+            left = self._left_by_attach(server, network_id, port_id)
             if left is not None:
                 LOG.warning('Attach to server %s failed and left port %s: '
                             '%s', server.id, left,
                             'unbinding' if port_id else 'deleting')
-                self._give_back(server, left, port_created=port_id is None)
+                self.release(server, left, port_created=port_id is None)
         except Exception:
             LOG.exception('Could not verify the rollback of a failed attach '
                           'to server %s', server.id)
@@ -292,16 +301,23 @@ class NovaComputeService(compute.ComputeService):
                                             port_id=port_id)
         return port
 
-    def release(self, server, port_id, port_created):
-        """Nothing: recovery only drops a claim a killed worker left.
+    def recover(self, row, owner):
+        """Watch on for the attach of a claim whose worker died.
 
-        The attach it guarded was Nova's: nova-compute completed it or
-        rolled it back.
+        Its caller never got a 200, and nova-compute may still act on the
+        call (or has, after the worker's death): as the worker's own watch
+        would have, this process detaches what that attach binds or
+        creates until ``late_attach_window`` after the claim.
         """
-
-    def _give_back(self, server, port_id, port_created):
-        """Unbind a port a failed attach left bound, or delete its new one."""
-        if port_created:
-            self.driver.delete_port(port_id)
-        else:
-            self.driver.release_port(port_id, server)
+        context = nova_context.get_admin_context()
+        try:
+            server = self.get_server(context, row.server_id)
+        except exception.ServerNotFound:
+            self.attachments.remove(row.port_id, owner)
+            return 'dropped the claim of a deleted server'
+        age = (timeutils.utcnow() - row.created_at).total_seconds()
+        until = time.monotonic() + self.late_attach_window - age
+        self._start_watch(server, row.network_id,
+                          None if row.port_created else row.port_id,
+                          row.port_id, owner, until)
+        return 'watching for the attach'

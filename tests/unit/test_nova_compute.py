@@ -17,7 +17,9 @@ from oslotest import base
 from interface_attach.api import paste
 from interface_attach import exception
 from interface_attach.network import base as network_base
+from interface_attach import recovery
 from tests import fixtures as ia_fixtures
+from tests.unit import test_recovery
 
 try:
     from nova import exception as nova_exception
@@ -329,6 +331,49 @@ class NovaComputeTest(base.BaseTestCase):
                               port_id)
         self.assertEqual(1, len(self.nova.detach_calls))
 
+    # A worker killed with an attach in flight (in the RPC, or watching).
+
+    def crashed_claim(self, claim, port_created=False):
+        self.compute.attachments.reserve(
+            SERVER, claim, NET, port_created=port_created,
+            owner=test_recovery.dead_owner())
+
+    def recover(self):
+        return recovery.Recovery(self.compute, stale_after=300).run()
+
+    def test_late_attach_of_a_dead_worker_is_detached(self):
+        self.fixture(nova_compute, 'LATE_ATTACH_POLL', 0.05)
+        self.neutron.add_port('port-1')
+        self.crashed_claim('port-1')
+        self.assertEqual(1, self.recover())
+        # nova-compute acts on the dead worker's call after all.
+        self.neutron.bind('port-1', SERVER)
+        self.assertTrue(self.compute_wait(
+            lambda: not self.compute.attachments.in_flight()))
+        self.assertEqual([(SERVER, 'port-1')], self.nova.detach_calls)
+
+    def test_watch_taken_over_ends_with_the_window(self):
+        self.compute.late_attach_window = 0.3
+        self.fixture(nova_compute, 'LATE_ATTACH_POLL', 0.05)
+        self.neutron.add_port('port-1')
+        self.crashed_claim('port-1')
+        self.assertEqual(1, self.recover())
+        # The claim is this process's now: no second recoverer takes it.
+        self.assertEqual(0, self.recover())
+        self.assertEqual(1, len(self.compute.attachments.in_flight()))
+        self.assertTrue(self.compute_wait(
+            lambda: not self.compute.attachments.in_flight()))
+        self.assertEqual([], self.nova.detach_calls)
+        self.assertEqual('', self.neutron.ports['port-1'].device_id)
+
+    def test_claim_on_a_deleted_server_is_dropped(self):
+        self.neutron.add_port('port-1')
+        self.crashed_claim('port-1')
+        del self.nova.instances[SERVER]
+        self.assertEqual(1, self.recover())
+        self.assertEqual([], self.compute.attachments.in_flight())
+        self.assertEqual([], self.nova.detach_calls)
+
 
 class NovaComputeNoDuplicatesTest(NovaComputeTest):
 
@@ -346,3 +391,13 @@ class NovaComputeNoDuplicatesTest(NovaComputeTest):
         self.assertRaises(exception.AttachFailed, self.attach,
                           network_id=NET)
         self.assertEqual({}, self.neutron.ports)
+
+    def test_port_created_late_for_a_dead_worker_is_detached(self):
+        self.fixture(nova_compute, 'LATE_ATTACH_POLL', 0.05)
+        self.crashed_claim('44444444-4444-4444-8444-444444444444',
+                           port_created=True)
+        self.assertEqual(1, self.recover())
+        self.neutron.add_port('created-late', device_id=SERVER)
+        self.assertTrue(self.compute_wait(
+            lambda: not self.compute.attachments.in_flight()))
+        self.assertEqual([(SERVER, 'created-late')], self.nova.detach_calls)

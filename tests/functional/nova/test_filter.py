@@ -34,8 +34,9 @@ class NovaFilterTest(testtools.TestCase):
         nova_fixtures.skip_unless_available()
         cloud = nova_fixtures.NovaCloud(
             ia_config={'network': {'allow_duplicate_networks': 'false'},
-                       # How long a timed-out attach is watched for.
-                       'recovery': {'stale_after': '60'}},
+                       # How long an attach that got no 200 is watched
+                       # for; how often a worker looks for a dead one's.
+                       'recovery': {'stale_after': '60', 'interval': '2'}},
             # The bound of an attach whose compute host does not answer.
             nova_config={'DEFAULT': {'rpc_response_timeout': '10'}})
         cloud.setUp()
@@ -469,7 +470,67 @@ class NovaFilterTest(testtools.TestCase):
         self.call('v2.1', 'DELETE', second, port_id=port['id'])
         self.wait_unbound(port['id'])
 
-    # A compute host that does not answer.
+    # Microversions.
+
+    def test_query_parameters_from_2_102_as_stock(self):
+        server_id = self.server['id']
+        port_id = str(uuid.uuid4())
+        for version, listed, shown in (('2.101', 200, 404),
+                                       ('2.102', 400, 400),
+                                       ('2.104', 400, 400)):
+            for port, status in ((None, listed), (port_id, shown)):
+                path = self.url('v2.1', server_id, port) + '?limit=1'
+                answers = [self.cloud.request(api, 'GET', path,
+                                              microversion=version)
+                           for api in ('stock', 'filtered')]
+                self.assertEqual(status, answers[0][0], answers[0][2])
+                self.assertEqual(answers[0][::2], answers[1][::2])
+        self.assertEqual(
+            {'badRequest': {'code': 400, 'message':
+                            "Additional properties are not allowed ('limit' "
+                            "was unexpected)"}}, answers[1][2])
+
+    # A compute host that is down or does not answer.
+
+    def compute_service_id(self):
+        status, _, body = self.cloud.request(
+            'stock', 'GET', '/v2.1/os-services?binary=nova-compute&host=%s'
+            % self.cloud.compute_host, token=self.cloud.admin_a,
+            microversion='2.53')
+        self.assertEqual(200, status, body)
+        return body['services'][0]['id']
+
+    def force_down(self, service_id, down):
+        status, _, body = self.cloud.request(
+            'stock', 'PUT', '/v2.1/os-services/%s' % service_id,
+            {'forced_down': down}, token=self.cloud.admin_a,
+            microversion='2.53')
+        self.assertEqual(200, status, body)
+
+    def test_compute_service_down_is_503_before_any_rpc(self):
+        """A host Nova's servicegroup reports down: no call is made.
+
+        Forced down, as an operator marks a fenced host; the servicegroup
+        reports it down at once, where a missed heartbeat takes
+        ``service_down_time`` (60 s).
+        """
+        server_id = self.server['id']
+        port = self.cloud.create_port(self.net_b['id'])
+        actions = self.attach_actions(server_id)
+        service_id = self.compute_service_id()
+        self.force_down(service_id, True)
+        self.addCleanup(self.force_down, service_id, False)
+        for surface in ('v2', 'v2.1'):
+            started = time.monotonic()
+            status, headers, body = self.attach(surface, server_id,
+                                                {'port_id': port['id']})
+            self.assertEqual(503, status, body)
+            self.assertIn('serviceUnavailable', body)
+            self.assertIn('retry-after', {k.lower() for k in headers})
+            self.assertLess(time.monotonic() - started, 3)
+        self.assertEqual(actions, self.attach_actions(server_id))
+        self.assertTrue(self.unbound(port['id']))
+        self.assertEqual(0, self.claims())
 
     def test_zz_compute_host_down_is_503(self):
         cloud = self.cloud
@@ -498,13 +559,49 @@ class NovaFilterTest(testtools.TestCase):
         self.check_clean()
 
     def claims(self):
+        return len(self.claim_owners())
+
+    def claim_owners(self):
         import pymysql
         database = self.cloud.ia_sections['database']['connection']
         conn = pymysql.connect(host='127.0.0.1', user='root',
                                database=database.rsplit('/', 1)[1])
         try:
             with conn.cursor() as cursor:
-                cursor.execute('SELECT COUNT(*) FROM interface_attachments')
-                return cursor.fetchone()[0]
+                cursor.execute('SELECT owner FROM interface_attachments')
+                return [row[0] for row in cursor.fetchall()]
         finally:
             conn.close()
+
+    def test_zz_attach_of_a_killed_worker_is_undone(self):
+        """A worker killed during the RPC: its attach completes, and goes.
+
+        Its caller got no 200; another worker of the filter takes the
+        dead worker's claim over and detaches what the attach did.
+        """
+        cloud = self.cloud
+        server_id = self.server['id']
+        compute = cloud.processes['compute-%s' % cloud.compute_host]
+        port = cloud.create_port(self.net_b['id'])
+        compute.terminate(signal.SIGSTOP)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(self.attach, 'v2.1', server_id,
+                                     {'port_id': port['id']}, timeout=30)
+                cloud.wait_for(lambda: self.claims() == 1, 20,
+                               what='the attach claimed the port')
+                worker = int(self.claim_owners()[0].split(':')[1])
+                os.kill(worker, signal.SIGKILL)
+                # Its connection drops: the caller got no answer.
+                self.assertRaises(ConnectionError, answer.result)
+        finally:
+            compute.terminate(signal.SIGCONT)
+        # nova-compute binds it when it runs again, then the survivor
+        # detaches it.
+        cloud.wait_for(lambda: self.port(port['id'])['binding:host_id'], 30,
+                       what='nova-compute acted on the call')
+        self.wait_unbound(port['id'])
+        self.assertNotIn(port['id'], self.listed(server_id))
+        cloud.wait_for(lambda: self.claims() == 0, 30,
+                       what='the claim dropped')
+        self.check_clean()
