@@ -22,8 +22,9 @@ LOG = logging.getLogger(__name__)
 # Seconds a client is asked to wait when the database is unreachable.
 RETRY_AFTER = 5
 
-# A write the database aborted as a deadlock (InnoDB's detector, a Galera
-# certification failure, PostgreSQL's 40P01) runs again, up to 4 times,
+# A write the database aborted as a deadlock (InnoDB's detector or lock
+# wait timeout, a Galera certification failure or brute-force abort, at a
+# statement or at COMMIT, PostgreSQL's 40P01) runs again, up to 4 times,
 # after a short random pause: the aborted transaction left nothing behind,
 # so running it again is the same as running it first.
 _retried = oslo_db_api.wrap_db_retry(
@@ -37,6 +38,10 @@ def retry_on_deadlock(method):
     Not when it runs inside a writer transaction that is already open: the
     deadlock aborted all of that transaction, so only the method that
     opened it can run again, and it is the one retried.
+
+    :raises ServiceUnavailable: still a deadlock after the last retry. The
+        database is too contended just now, not broken, and nothing of the
+        write was kept: the client may try again (a 503, never a 500).
     """
     retried = _retried(method)
 
@@ -44,7 +49,11 @@ def retry_on_deadlock(method):
     def wrapper(self, *args, **kwargs):
         if self._db.writing():
             return method(self, *args, **kwargs)
-        return retried(self, *args, **kwargs)
+        try:
+            return retried(self, *args, **kwargs)
+        except db_exc.DBDeadlock:
+            raise exception.ServiceUnavailable(service='database',
+                                               retry_after=RETRY_AFTER)
     return wrapper
 
 
@@ -143,8 +152,10 @@ class Database:
         """
         shared = self._writer.get()
         if shared is not None:
-            with shared.begin_nested() if savepoint else (
-                    contextlib.nullcontext()):
+            if not savepoint:
+                yield shared
+                return
+            with _savepoint(shared):
                 yield shared
             return
         queued = (self._writers.held() if self._writers is not None
@@ -191,6 +202,30 @@ class Database:
 
 
 @contextlib.contextmanager
+def _savepoint(conn):
+    """A savepoint, whose deadlock is raised as the deadlock.
+
+    InnoDB (and Galera) abort the whole transaction on a deadlock, its
+    savepoints with it: the ``ROLLBACK TO SAVEPOINT`` that follows fails
+    (MariaDB's 1305, "SAVEPOINT ... does not exist"), and that error would
+    hide the deadlock from the retry of the whole transaction.
+    """
+    nested = conn.begin_nested()
+    try:
+        yield
+    except db_exc.DBDeadlock:
+        try:
+            nested.rollback()
+        except (db_exc.DBError, sa.exc.DBAPIError):
+            pass
+        raise
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.commit()
+
+
+@contextlib.contextmanager
 def _unavailable_is_503():
     """A database that cannot be reached is a 503, not a 500.
 
@@ -200,7 +235,10 @@ def _unavailable_is_503():
     try:
         yield
     except (db_exc.DBError, sa.exc.DBAPIError, sqlite3.OperationalError) as e:
-        if not (_unreachable(e) or _locked(e)):
+        # A deadlock (raised at COMMIT too, where it has no statement) is
+        # the retry's to handle.
+        if isinstance(e, db_exc.DBDeadlock) or not (
+                _unreachable(e) or _locked(e)):
             raise
         raise exception.ServiceUnavailable(service='database',
                                            retry_after=RETRY_AFTER)

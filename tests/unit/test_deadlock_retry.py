@@ -3,10 +3,13 @@
 import fixtures
 from oslo_db import exception as db_exc
 from oslotest import base
+import sqlalchemy as sa
 
 from interface_attach.api import paste
 from interface_attach import checker
 from interface_attach.db import attachments
+from interface_attach.db import engine
+from interface_attach import exception
 from interface_attach.network import local
 from tests import fixtures as ia_fixtures
 
@@ -45,9 +48,10 @@ class DeadlockRetryTest(base.BaseTestCase):
         self.assertEqual(['port-1'],
                          [row.port_id for row in self.store.in_flight()])
 
-    def test_it_gives_up_after_four_retries(self):
+    def test_it_gives_up_after_four_retries_with_a_503(self):
         calls = self._deadlocks(5)
-        self.assertRaises(db_exc.DBDeadlock, self._reserve)
+        e = self.assertRaises(exception.ServiceUnavailable, self._reserve)
+        self.assertEqual(engine.RETRY_AFTER, e.retry_after)
         self.assertEqual(5, len(calls))
         self.assertEqual([], self.store.in_flight())
 
@@ -92,3 +96,104 @@ class DeadlockRetryTest(base.BaseTestCase):
         self.assertEqual([port.id], [p.id for p in
                                      compute.driver.list_server_ports(server)])
         self.assertEqual([], checker.check(self.database, False, 300))
+
+
+def _commit_deadlock():
+    """A deadlock whose error has no statement.
+
+    What oslo.db raises for MariaDB's 1213 at COMMIT (a Galera
+    certification failure).
+    """
+    return db_exc.DBDeadlock(sa.exc.OperationalError(
+        None, None, Exception(1213, 'Deadlock found when trying to get '
+                                    'lock; try restarting transaction')))
+
+
+class ConflictAtCommitTest(base.BaseTestCase):
+    """Galera reports a conflict at COMMIT; InnoDB drops savepoints."""
+
+    def setUp(self):
+        super().setUp()
+        self.service = self.useFixture(ia_fixtures.ServiceFixture())
+        self.database = self.service.database
+        self.store = attachments.AttachmentStore(self.database, False)
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+
+    def _reserve(self):
+        self.store.reserve('server-1', 'port-1', 'net-1', port_created=True,
+                           owner='host:1:abc')
+
+    def _commits_fail(self, times):
+        real_commit = sa.engine.Connection.commit
+        calls = []
+
+        def commit(conn):
+            calls.append(None)
+            if len(calls) <= times:
+                raise _commit_deadlock()
+            return real_commit(conn)
+        self.useFixture(fixtures.MockPatchObject(
+            sa.engine.Connection, 'commit', autospec=True,
+            side_effect=commit))
+        return calls
+
+    def test_a_deadlock_at_commit_runs_again_not_a_503(self):
+        calls = self._commits_fail(1)
+        self._reserve()
+        self.assertEqual(2, len(calls))
+        self.assertEqual(['port-1'],
+                         [row.port_id for row in self.store.in_flight()])
+
+    def test_a_retry_budget_spent_is_a_503_with_retry_after(self):
+        calls = self._commits_fail(5)
+        e = self.assertRaises(exception.ServiceUnavailable, self._reserve)
+        self.assertEqual(engine.RETRY_AFTER, e.retry_after)
+        self.assertEqual(5, len(calls))
+        self.assertEqual([], self.store.in_flight())
+
+    def test_a_lost_connection_at_commit_is_still_unreachable(self):
+        lost = sa.exc.OperationalError(None, None, Exception(2013, 'Lost'))
+        self.useFixture(fixtures.MockPatchObject(
+            sa.engine.Connection, 'commit', autospec=True,
+            side_effect=db_exc.DBConnectionError(lost)))
+        self.assertRaises(exception.ServiceUnavailable, self._reserve)
+
+    def test_a_deadlock_in_a_savepoint_whose_rollback_fails_runs_again(self):
+        # MariaDB: the deadlock rolled back the whole transaction, so
+        # ROLLBACK TO SAVEPOINT fails with 1305; the deadlock must show.
+        gone = db_exc.DBError(sa.exc.OperationalError(
+            'ROLLBACK TO SAVEPOINT sa_savepoint_1', None,
+            Exception(1305, 'SAVEPOINT sa_savepoint_1 does not exist')))
+        rollback = self.useFixture(fixtures.MockPatchObject(
+            sa.engine.NestedTransaction, 'rollback', side_effect=gone)).mock
+        writes = []
+
+        class Store:
+            _db = self.database
+
+            @engine.retry_on_deadlock
+            def write(store):
+                with self.database.writer():
+                    with self.database.writer(savepoint=True):
+                        writes.append(None)
+                        if len(writes) == 1:
+                            raise _commit_deadlock()
+                self._reserve()
+
+        Store().write()
+        self.assertEqual((2, 1), (len(writes), rollback.call_count))
+        self.assertEqual(['port-1'],
+                         [row.port_id for row in self.store.in_flight()])
+
+    def test_another_failure_in_a_savepoint_is_undone_there_only(self):
+        with self.database.writer():
+            self.assertRaises(exception.PortExists, self._fail_in_savepoint)
+            self._reserve()
+        self.assertEqual(['port-1'],
+                         [row.port_id for row in self.store.in_flight()])
+
+    def _fail_in_savepoint(self):
+        with self.database.writer(savepoint=True):
+            self.store.reserve('server-2', 'port-2', 'net-1',
+                               port_created=True, owner='host:1:abc')
+            raise exception.PortExists(port_id='port-2')
