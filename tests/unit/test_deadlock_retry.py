@@ -14,7 +14,8 @@ from interface_attach.network import local
 from tests import fixtures as ia_fixtures
 
 
-class DeadlockRetryTest(base.BaseTestCase):
+class WriteTestCase(base.BaseTestCase):
+    """An attachment store on SQLite, and writes that fail on request."""
 
     def setUp(self):
         super().setUp()
@@ -23,23 +24,31 @@ class DeadlockRetryTest(base.BaseTestCase):
         self.store = attachments.AttachmentStore(self.database, False)
         self.useFixture(fixtures.MockPatch('time.sleep'))
 
-    def _deadlocks(self, times):
-        """The next ``times`` write transactions abort as deadlocks."""
-        real_writer = self.database.writer
+    def _fail_first(self, times, error, owner, name):
+        """``owner.name`` raises ``error()`` in its first ``times`` calls."""
+        real = getattr(owner, name)
         calls = []
 
-        def writer():
+        def failing(*args, **kwargs):
             calls.append(None)
             if len(calls) <= times:
-                raise db_exc.DBDeadlock()
-            return real_writer()
-        self.useFixture(fixtures.MockPatchObject(self.database, 'writer',
-                                                 side_effect=writer))
+                raise error()
+            return real(*args, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(
+            owner, name, autospec=True, side_effect=failing))
         return calls
 
     def _reserve(self):
         self.store.reserve('server-1', 'port-1', 'net-1', port_created=True,
                            owner='host:1:abc')
+
+
+class DeadlockRetryTest(WriteTestCase):
+
+    def _deadlocks(self, times):
+        """The next ``times`` write transactions abort as deadlocks."""
+        return self._fail_first(times, db_exc.DBDeadlock, engine.Database,
+                                'writer')
 
     def test_a_deadlocked_write_runs_again_and_lands_once(self):
         calls = self._deadlocks(2)
@@ -109,33 +118,12 @@ def _commit_deadlock():
                                     'lock; try restarting transaction')))
 
 
-class ConflictAtCommitTest(base.BaseTestCase):
+class ConflictAtCommitTest(WriteTestCase):
     """Galera reports a conflict at COMMIT; InnoDB drops savepoints."""
 
-    def setUp(self):
-        super().setUp()
-        self.service = self.useFixture(ia_fixtures.ServiceFixture())
-        self.database = self.service.database
-        self.store = attachments.AttachmentStore(self.database, False)
-        self.useFixture(fixtures.MockPatch('time.sleep'))
-
-    def _reserve(self):
-        self.store.reserve('server-1', 'port-1', 'net-1', port_created=True,
-                           owner='host:1:abc')
-
     def _commits_fail(self, times):
-        real_commit = sa.engine.Connection.commit
-        calls = []
-
-        def commit(conn):
-            calls.append(None)
-            if len(calls) <= times:
-                raise _commit_deadlock()
-            return real_commit(conn)
-        self.useFixture(fixtures.MockPatchObject(
-            sa.engine.Connection, 'commit', autospec=True,
-            side_effect=commit))
-        return calls
+        return self._fail_first(times, _commit_deadlock,
+                                sa.engine.Connection, 'commit')
 
     def test_a_deadlock_at_commit_runs_again_not_a_503(self):
         calls = self._commits_fail(1)

@@ -9,6 +9,7 @@ does not answer.
 """
 
 import concurrent.futures
+import contextlib
 import os
 import signal
 import subprocess
@@ -532,19 +533,24 @@ class NovaFilterTest(testtools.TestCase):
         self.assertTrue(self.unbound(port['id']))
         self.assertEqual(0, self.claims())
 
-    def test_zz_compute_host_down_is_503(self):
-        cloud = self.cloud
-        server_id = self.server['id']
-        compute = cloud.processes['compute-%s' % cloud.compute_host]
-        port = cloud.create_port(self.net_b['id'])
+    @contextlib.contextmanager
+    def frozen_compute(self):
+        """nova-compute stopped (SIGSTOP): it holds the calls it gets."""
+        compute = self.cloud.processes['compute-%s' % self.cloud.compute_host]
         compute.terminate(signal.SIGSTOP)
         try:
+            yield
+        finally:
+            compute.terminate(signal.SIGCONT)
+
+    def test_zz_compute_host_down_is_503(self):
+        server_id = self.server['id']
+        port = self.cloud.create_port(self.net_b['id'])
+        with self.frozen_compute():
             started = time.monotonic()
             status, headers, body = self.attach('v2', server_id,
                                                 {'port_id': port['id']})
             elapsed = time.monotonic() - started
-        finally:
-            compute.terminate(signal.SIGCONT)
         self.assertEqual(503, status, body)
         self.assertIn('serviceUnavailable', body)
         self.assertIn('retry-after', {k.lower() for k in headers})
@@ -581,21 +587,17 @@ class NovaFilterTest(testtools.TestCase):
         """
         cloud = self.cloud
         server_id = self.server['id']
-        compute = cloud.processes['compute-%s' % cloud.compute_host]
         port = cloud.create_port(self.net_b['id'])
-        compute.terminate(signal.SIGSTOP)
-        try:
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                answer = pool.submit(self.attach, 'v2.1', server_id,
-                                     {'port_id': port['id']}, timeout=30)
-                cloud.wait_for(lambda: self.claims() == 1, 20,
-                               what='the attach claimed the port')
-                worker = int(self.claim_owners()[0].split(':')[1])
-                os.kill(worker, signal.SIGKILL)
-                # Its connection drops: the caller got no answer.
-                self.assertRaises(ConnectionError, answer.result)
-        finally:
-            compute.terminate(signal.SIGCONT)
+        with self.frozen_compute(), \
+                concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(self.attach, 'v2.1', server_id,
+                                 {'port_id': port['id']}, timeout=30)
+            cloud.wait_for(lambda: self.claims() == 1, 20,
+                           what='the attach claimed the port')
+            worker = int(self.claim_owners()[0].split(':')[1])
+            os.kill(worker, signal.SIGKILL)
+            # Its connection drops: the caller got no answer.
+            self.assertRaises(ConnectionError, answer.result)
         # nova-compute binds it when it runs again, then the survivor
         # detaches it.
         cloud.wait_for(lambda: self.port(port['id'])['binding:host_id'], 30,
