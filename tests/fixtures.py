@@ -59,6 +59,10 @@ class ServiceFixture(fixtures.Fixture):
         sections = {
             'api': {'auth_strategy': 'noauth'},
             'database': {'connection': connection},
+            # Addresses in order, so that tests can name the one an attach
+            # gets; the spread of the default is tests.unit's and the
+            # concurrency tests'.
+            'network': {'address_window': '1'},
         }
         if self.policy is not None:
             name, text = self.policy

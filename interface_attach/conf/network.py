@@ -24,6 +24,19 @@ Allow a server to have more than one port on the same network. When False
 an attach that would add a second port on a network the server already uses
 is refused with 400, enforced by a unique constraint in the database.
 """),
+    cfg.IntOpt(
+        'address_window', default=128, min=1,
+        help="""
+The ``local`` driver gives a port created without a fixed IP a random one
+of this many free addresses of its subnet: the lowest free ones at or above
+the subnet's this-many highest held addresses (the lowest of the subnet
+once its end is near). Attaches racing on one subnet then seldom pick the
+same address, as with Neutron's IPAM (random among the lowest 1000): a
+collision costs the loser a retry, and through several Galera nodes a retry
+of its whole transaction. Each pick reads at most this many of the
+subnet's addresses, until its end is near. 1 gives the address after the
+highest held, then the lowest free, in order.
+"""),
 ]
 
 

@@ -52,8 +52,11 @@ _ADDRESSES_OF_SUBNETS = sa.select(_ips.c.ip_address).where(
 _HOLDER_IN_SUBNETS = sa.select(_ips.c.port_id).where(
     _ips.c.subnet_id.in_(sa.bindparam('subnet_ids', expanding=True)),
     _ips.c.ip_address == sa.bindparam('ip_address')).limit(1)
-_HIGHEST_ADDRESS_KEY = sa.select(sa.func.max(_ips.c.address_key)).where(
-    _ips.c.subnet_id == sa.bindparam('subnet_id'))
+# The subnet's highest addresses, highest first: one range of the
+# (subnet_id, address_key) index, limited to the address window.
+_HIGHEST_ADDRESS_KEYS = sa.select(_ips.c.address_key).where(
+    _ips.c.subnet_id == sa.bindparam('subnet_id')).order_by(
+        _ips.c.address_key.desc())
 _INSERT_PORT = sa.insert(_ports)
 _INSERT_IP = sa.insert(_ips)
 _UPDATE_PORT_OF_DEVICE = sa.update(_ports).where(
@@ -104,9 +107,18 @@ def generate_mac():
 
 
 class NetworkStore:
+    """The embedded network store.
 
-    def __init__(self, database):
+    ``address_window``: a port without a fixed IP gets a random one of
+    this many free addresses of its subnet (``[network] address_window``);
+    1, the default here (the CLI and the demo data), gives the addresses
+    in order.
+    """
+
+    def __init__(self, database, address_window=1):
         self._db = database
+        self._window = address_window
+        self._highest_keys = _HIGHEST_ADDRESS_KEYS.limit(address_window)
 
     # Networks
 
@@ -313,63 +325,75 @@ class NetworkStore:
         raise exception.FixedIpInvalidForNetwork(address=fixed_ip,
                                                  network_id=network_id)
 
-    @classmethod
-    def _address_of_version(cls, conn, subnets, version, network_id):
+    def _address_of_version(self, conn, subnets, version, network_id):
         """(subnet id, address) of the first ``version`` subnet with room.
 
         So a full subnet does not fail the port while another has room.
         """
         for subnet in subnets:
             if subnet.ip_version == version:
-                address = cls._free_address(conn, subnet, subnets)
+                address = self._free_address(conn, subnet, subnets)
                 if address is not None:
                     return subnet.id, address
         raise exception.NoMoreFixedIps(network_id=network_id)
 
-    @classmethod
-    def _free_address(cls, conn, subnet, subnets):
-        """The address after the subnet's highest, else the lowest free.
+    def _free_address(self, conn, subnet, subnets):
+        """A random address of the subnet's window of free ones; None if full.
 
-        The highest is one index lookup, however many ports the subnet
-        has; only once the end of the subnet is reached are the addresses
-        read to find a gap left by a deleted port. None when it is full.
+        Workers that pick at once then seldom pick the same address. The
+        window is the lowest free addresses from the window-th highest
+        held address up: one indexed query reads those highest, however
+        many ports the subnet has, and the gaps among them (left by
+        earlier picks, or by deleted ports) are filled with the addresses
+        above. Only when that part of the subnet has fewer free addresses
+        than the window (its end is near) are all of the subnet's
+        addresses read, and the window is its lowest free ones.
         """
         net = netaddr.IPNetwork(subnet.cidr)
         hosts = allocatable_range(net)
         if hosts is None:
             return None
-        first, last = hosts
-        gateway = (int(netaddr.IPAddress(subnet.gateway_ip))
-                   if subnet.gateway_ip else None)
+        taken = set()
+        if subnet.gateway_ip:
+            taken.add(int(netaddr.IPAddress(subnet.gateway_ip)))
         # Subnets created before overlaps were refused may share addresses
         # with this one: those the others hold are taken too, so read them
         # all (such a network is reported by check until it is fixed).
         sharing = [other.id for other in subnets
                    if overlaps(net, netaddr.IPNetwork(other.cidr))]
         if sharing == [subnet.id]:
-            highest = conn.execute(_HIGHEST_ADDRESS_KEY,
-                                   {'subnet_id': subnet.id}).scalar()
-            candidate = (first if highest is None
-                         else max(int(highest, 16) + 1, first))
-            if candidate == gateway:
-                candidate += 1
-            if candidate <= last:
-                return str(netaddr.IPAddress(candidate, net.version))
-        return cls._lowest_free_address(conn, sharing, net, hosts, gateway)
+            highest = [int(key, 16) for key in conn.execute(
+                self._highest_keys, {'subnet_id': subnet.id}).scalars().all()]
+            # Fewer than asked for: these are all the subnet holds.
+            complete = len(highest) < self._window
+            window = self._free_window(
+                hosts, hosts[0] if complete else highest[-1],
+                taken.union(highest))
+            if complete or len(window) == self._window:
+                return _random_address(window, net)
+        taken.update(int(netaddr.IPAddress(address)) for address in
+                     conn.execute(_ADDRESSES_OF_SUBNETS,
+                                  {'subnet_ids': sharing}).scalars().all())
+        return _random_address(self._free_window(hosts, hosts[0], taken),
+                               net)
 
-    @staticmethod
-    def _lowest_free_address(conn, subnet_ids, net, hosts, gateway):
-        taken = {int(netaddr.IPAddress(address)) for address in conn.execute(
-            _ADDRESSES_OF_SUBNETS, {'subnet_ids': subnet_ids}).scalars()}
-        if gateway is not None:
-            taken.add(gateway)
-        first, last = hosts
-        # Among the first len(taken) + 1 host addresses at least one is
-        # free whenever the subnet has room, so the scan stays short.
-        for candidate in range(first, min(last, first + len(taken)) + 1):
-            if candidate not in taken:
-                return str(netaddr.IPAddress(candidate, net.version))
-        return None
+    def _free_window(self, hosts, start, taken):
+        """The lowest ``address_window`` free host addresses from ``start``.
+
+        Counted gap by gap between the taken addresses, in order, rather
+        than address by address.
+        """
+        first, end = max(start, hosts[0]), hosts[1] + 1
+        bounds = [first - 1] + sorted(
+            held for held in taken if first <= held < end) + [end]
+        window = []
+        for low, high in zip(bounds, bounds[1:]):
+            if high - low > 1:
+                window.extend(range(low + 1, min(
+                    high, low + 1 + self._window - len(window))))
+                if len(window) == self._window:
+                    break
+        return window
 
     def get_port(self, port_id):
         """(port row, [{'subnet_id', 'ip_address'}])."""
@@ -440,6 +464,13 @@ class NetworkStore:
         if exists is None:
             raise exception.PortNotFound(port_id=port_id)
         raise exception.PortInUse(port_id=port_id)
+
+
+def _random_address(window, net):
+    """One of the window's addresses, as a string; None if it is empty."""
+    if not window:
+        return None
+    return str(netaddr.IPAddress(random.choice(window), net.version))
 
 
 def _ports_with_ips(conn, query, params):

@@ -20,7 +20,8 @@ class LocalDriver(base.NetworkDriver):
 
     def __init__(self, conf, database):
         super().__init__(conf, database)
-        self.store = networks.NetworkStore(database)
+        self.store = networks.NetworkStore(
+            database, address_window=conf.network.address_window)
 
     def get_port(self, port_id):
         return _port(*self.store.get_port(port_id))

@@ -51,6 +51,14 @@ class TestNetworkStorePostgreSQL(test_networks_store.NetworkStoreTest):
     backend = 'postgresql'
 
 
+class TestAddressWindowMySQL(test_networks_store.AddressWindowTest):
+    backend = 'mysql'
+
+
+class TestAddressWindowPostgreSQL(test_networks_store.AddressWindowTest):
+    backend = 'postgresql'
+
+
 class TestCreateInterfaceMySQL(test_create_interface.TestCreateInterface):
     backend = 'mysql'
 

@@ -325,3 +325,107 @@ class NetworkStoreTest(base.BaseTestCase):
                          .list_networks(PROJECT, include_shared=True)])
         self.assertEqual(['net'], [n.name for n in
                                    self.store.list_networks(PROJECT)])
+
+
+class AddressWindowTest(base.BaseTestCase):
+    """With a window, picks are random among the subnet's free addresses.
+
+    Workers picking at once from the same committed state then seldom
+    pick the same address; the keys of ip_allocations still decide.
+    """
+
+    backend = None
+    window = 16
+
+    def setUp(self):
+        super().setUp()
+        service = self.useFixture(
+            ia_fixtures.ServiceFixture(backend=self.backend))
+        self.database = service.database
+        self.store = networks.NetworkStore(self.database,
+                                           address_window=self.window)
+        self.net = self.store.create_network(PROJECT, 'net')
+
+    def _address(self, **kwargs):
+        return self.store.create_port(PROJECT, self.net.id,
+                                      **kwargs)[1][0]['ip_address']
+
+    def _picks(self, count):
+        """``count`` picks from one and the same state, as racing workers.
+
+        Each pick's port is rolled back: the next pick sees what the first
+        saw, as a worker that read before another committed.
+        """
+        picks = []
+        for _ in range(count):
+            try:
+                with self.database.writer():
+                    picks.append(self._address())
+                    raise _RolledBack()
+            except _RolledBack:
+                pass
+        return picks
+
+    def _ints(self, addresses):
+        return sorted(int(netaddr.IPAddress(a)) for a in addresses)
+
+    def test_racing_picks_spread_over_the_window(self):
+        self.store.create_subnet(self.net.id, '10.1.0.0/16')
+        picks = self._picks(300)
+        # The window is the lowest 16 free: 10.1.0.2 to 10.1.0.17.
+        self.assertEqual(set(self._ints('10.1.0.%d' % i
+                                        for i in range(2, 18))),
+                         set(self._ints(picks)))
+
+    def test_the_window_follows_the_highest_and_fills_its_gaps(self):
+        self.store.create_subnet(self.net.id, '10.1.0.0/16')
+        held = self._ints(self._address() for _ in range(40))
+        self.assertEqual(40, len(set(held)))
+        # The lowest free from the window-th highest held up: its gaps
+        # first, then above the highest.
+        top = held[-self.window:]
+        window = sorted(set(range(top[0], top[-1])) - set(held))
+        window += range(top[-1] + 1, top[-1] + 1 + self.window)
+        self.assertEqual(set(window[:self.window]),
+                         set(self._ints(self._picks(300))))
+
+    def test_a_nearly_full_subnet_gives_its_last_free_addresses(self):
+        self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        held = [self._address() for _ in range(250)]
+        # .1 is the gateway: 253 hosts, 3 left, wherever they are.
+        free = set(self._ints('10.1.0.%d' % i for i in range(2, 255))) - set(
+            self._ints(held))
+        self.assertEqual(3, len(free))
+        self.assertEqual(free, set(self._ints(self._picks(60))))
+        last = [self._address() for _ in range(3)]
+        self.assertEqual(free, set(self._ints(last)))
+        self.assertRaises(exception.NoMoreFixedIps, self._address)
+
+    def test_a_full_subnet_is_refused_as_before(self):
+        self.store.create_subnet(self.net.id, '192.168.0.0/28')
+        addresses = [self._address() for _ in range(13)]
+        self.assertEqual(13, len(set(addresses)))
+        self.assertNotIn('192.168.0.1', addresses)
+        e = self.assertRaises(exception.NoMoreFixedIps, self._address)
+        self.assertIn(self.net.id, str(e))
+
+    def test_a_freed_address_of_a_full_subnet_is_found(self):
+        self.store.create_subnet(self.net.id, '192.168.0.0/28')
+        ports = [self.store.create_port(PROJECT, self.net.id)
+                 for _ in range(13)]
+        row, fixed_ips = ports[4]
+        self.store.delete_port(row.id)
+        self.assertEqual(fixed_ips[0]['ip_address'], self._address())
+
+    def test_a_fixed_ip_is_the_one_asked_for(self):
+        self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        self.assertEqual('10.1.0.3', self._address(fixed_ip='10.1.0.3'))
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._address,
+                          fixed_ip='10.1.0.3')
+        self.assertRaises(exception.FixedIpAlreadyInUse, self._address,
+                          fixed_ip='10.1.0.1')
+        self.assertNotIn('10.1.0.3', self._picks(100))
+
+
+class _RolledBack(Exception):
+    pass
