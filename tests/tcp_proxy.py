@@ -1,9 +1,11 @@
-"""A TCP proxy on 127.0.0.1 that a test can cut and restore.
+"""A TCP proxy on 127.0.0.1 that a test can cut and restore, or freeze.
 
 Cutting it is a database outage as the service sees one: every open
 connection is reset and new ones are refused, until it is restored on the
-same port. The database server itself, shared with other tests, is not
-touched.
+same port. Freezing it is a server that stopped (SIGSTOP, a hung host):
+connections stay open and new ones are accepted, but nothing is forwarded
+either way until it is thawed. The database server itself, shared with
+other tests, is not touched.
 """
 
 import select
@@ -21,10 +23,14 @@ class TcpProxy(fixtures.Fixture):
         self._lock = threading.Lock()
         self._connections = []
         self._listener = None
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def _setUp(self):
         self.port = None
         self.restore()
+        # Thawed after the cut: frozen pipes wake up to closed sockets.
+        self.addCleanup(self.thaw)
         self.addCleanup(self.cut)
 
     def restore(self):
@@ -51,6 +57,12 @@ class TcpProxy(fixtures.Fixture):
             except OSError:
                 pass
 
+    def freeze(self):
+        self._flowing.clear()
+
+    def thaw(self):
+        self._flowing.set()
+
     def _accept(self, listener):
         while True:
             try:
@@ -71,11 +83,15 @@ class TcpProxy(fixtures.Fixture):
             threading.Thread(target=self._pipe, args=(client, server),
                              daemon=True).start()
 
-    @staticmethod
-    def _pipe(a, b):
+    def _pipe(self, a, b):
         try:
             while True:
-                readable, _, _ = select.select([a, b], [], [], 1.0)
+                # Frozen: what either side sends stays in the kernel's
+                # buffers, as with a stopped server.
+                self._flowing.wait()
+                readable, _, _ = select.select([a, b], [], [], 0.1)
+                if not self._flowing.is_set():
+                    continue
                 for sock in readable:
                     data = sock.recv(65536)
                     if not data:

@@ -20,6 +20,19 @@ database_opts = [
              'bounds how long start-up and interface-attach-manage wait '
              'for an unreachable or hung server before they fail.'),
     cfg.FloatOpt(
+        'statement_timeout', default=10, min=0,
+        help='Seconds a statement may wait for a MySQL/MariaDB or '
+             'PostgreSQL server\'s answer, lock waits included, before its '
+             'request answers 503 with Retry-After (0: no limit). A frozen '
+             'or overloaded server then holds no request for longer than '
+             'this (MySQL: PyMySQL\'s read and write timeouts, which also '
+             'catch a server that stopped without closing its connections; '
+             'PostgreSQL: the server\'s statement_timeout, and a '
+             'tcp_user_timeout for a host that no longer acknowledges). '
+             'Keep it below the clients\' timeouts; raise it for '
+             'interface-attach-manage db sync on a large database. A value '
+             'in the URL or connection_parameters wins.'),
+    cfg.FloatOpt(
         'sqlite_lock_timeout', default=5, min=0.1,
         help='Seconds a write waits for SQLite\'s write lock (held by '
              'another program, say) before it answers 503 with '

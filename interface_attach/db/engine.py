@@ -84,7 +84,7 @@ class Database:
                     urllib.parse.quote(self._file.path))
         self.engine = engines.create_engine(
             _with_mysql_charset(connection),
-            connection_parameters=_connect_timeout(database_conf),
+            connection_parameters=_connection_parameters(database_conf),
             mysql_sql_mode=database_conf.mysql_sql_mode,
             connection_recycle_time=database_conf.connection_recycle_time,
             max_pool_size=database_conf.max_pool_size,
@@ -113,7 +113,8 @@ class Database:
         if self.engine.dialect.name == 'mysql':
             _configure_mysql(self.engine, _handshake_timeout(
                 sa.engine.make_url(database_conf.connection),
-                database_conf.connection_parameters or ''))
+                database_conf.connection_parameters or ''),
+                database_conf.statement_timeout or None)
             # oslo.db's first connection, pooled, predates the listener.
             self.engine.dispose()
 
@@ -227,8 +228,9 @@ def _savepoint(conn):
 
 @contextlib.contextmanager
 def _unavailable_is_503():
-    """A database that cannot be reached is a 503, not a 500.
+    """An unreachable database, or one silent too long, is a 503, not a 500.
 
+    Silent too long: no answer within [database] statement_timeout.
     oslo.db pings pooled connections on checkout, so once the database is
     back the next transaction reconnects: no restart is needed.
     """
@@ -238,7 +240,7 @@ def _unavailable_is_503():
         # A deadlock (raised at COMMIT too, where it has no statement) is
         # the retry's to handle.
         if isinstance(e, db_exc.DBDeadlock) or not (
-                _unreachable(e) or _locked(e)):
+                _unreachable(e) or _locked(e) or _timed_out(e)):
             raise
         raise exception.ServiceUnavailable(service='database',
                                            retry_after=RETRY_AFTER)
@@ -258,6 +260,16 @@ def _unreachable(error):
         inner.connection_invalidated or inner.statement is None)
 
 
+def _timed_out(error):
+    """PostgreSQL cut the statement at [database] statement_timeout.
+
+    (PyMySQL's read timeout closes the connection: that is unreachable.)
+    """
+    inner = getattr(error, 'inner_exception', error)
+    return getattr(getattr(inner, 'orig', inner), 'sqlstate', None) == (
+        '57014')
+
+
 def _locked(error):
     """SQLite's lock stayed taken for all of the busy timeout.
 
@@ -269,25 +281,45 @@ def _locked(error):
         'database is locked' in str(inner))
 
 
-def _connect_timeout(database_conf):
-    """The server drivers' connect timeout, as URL query parameters.
+def _connection_parameters(database_conf):
+    """The server drivers' timeouts, as URL query parameters.
 
     PyMySQL and psycopg both take ``connect_timeout``; SQLite none. A value
     in the URL or in oslo.db's connection_parameters wins. PyMySQL's
     bounds the TCP connect only: its handshake waits with ``read_timeout``,
     so that gets the same value, for the handshake only (see
-    :func:`_configure_mysql`).
+    :func:`_configure_mysql`, which then gives it the statement timeout).
+    The statement timeout is PyMySQL's ``write_timeout`` too and, on
+    PostgreSQL, the server's ``statement_timeout`` and libpq's
+    ``tcp_user_timeout`` (libpq has no read timeout).
     """
     url = sa.engine.make_url(database_conf.connection)
     given = database_conf.connection_parameters or ''
-    if url.get_backend_name() not in ('mysql', 'postgresql') or (
-            'connect_timeout' in url.query or 'connect_timeout' in given):
+    backend = url.get_backend_name()
+    if backend not in ('mysql', 'postgresql'):
         return given
-    seconds = max(1, round(database_conf.connect_timeout))
-    timeouts = ['connect_timeout=%d' % seconds]
-    if _handshake_timeout(url, given):
-        timeouts.append('read_timeout=%d' % seconds)
-    return '&'.join([given] + timeouts if given else timeouts)
+
+    def unset(name):
+        return name not in url.query and name not in given
+    added = []
+    if unset('connect_timeout'):
+        seconds = max(1, round(database_conf.connect_timeout))
+        added.append(('connect_timeout', seconds))
+        if _handshake_timeout(url, given):
+            added.append(('read_timeout', seconds))
+    statement = database_conf.statement_timeout
+    if statement and url.get_driver_name() == 'pymysql' and unset(
+            'write_timeout'):
+        added.append(('write_timeout', max(1, round(statement))))
+    if statement and backend == 'postgresql':
+        milliseconds = max(1, round(statement * 1000))
+        if unset('tcp_user_timeout'):
+            added.append(('tcp_user_timeout', milliseconds))
+        if unset('options'):
+            added.append(('options', '-c statement_timeout=%d'
+                          % milliseconds))
+    added = urllib.parse.urlencode(added, quote_via=urllib.parse.quote)
+    return '&'.join(part for part in (given, added) if part)
 
 
 def _handshake_timeout(url, given):
@@ -428,13 +460,16 @@ def _with_mysql_charset(connection):
         hide_password=False)
 
 
-def _configure_mysql(engine, handshake_timeout):
+def _configure_mysql(engine, handshake_timeout, statement_timeout):
     @sa.event.listens_for(engine, 'connect')
     def _on_connect(dbapi_connection, connection_record):
         if handshake_timeout:
-            # Connected: statements wait as long as they take, as before
+            # Connected: statements wait for their answer as long as the
+            # statement timeout says, however short the connect timeout
             # (PyMySQL sets the socket's timeout again on its next read).
-            dbapi_connection._read_timeout = None
+            # A server that stopped keeps its connections open: without
+            # this, a request would wait for it as long as it is stopped.
+            dbapi_connection._read_timeout = statement_timeout
         # Each statement reads what is committed, as on PostgreSQL. Under
         # InnoDB's default (REPEATABLE READ) a transaction keeps reading
         # its first snapshot, so an attach that lost an address to another

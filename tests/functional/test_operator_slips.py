@@ -17,10 +17,12 @@ import time
 
 import fixtures
 from oslotest import base
+import testtools
 
 from interface_attach import conf as ia_conf
 from interface_attach.db import engine
 from interface_attach import demo
+from interface_attach import exception
 from tests import api_process
 from tests import databases
 
@@ -239,15 +241,40 @@ class StartupMistakesTest(base.BaseTestCase):
 
 
 class MySQLStatementTimeTest(base.BaseTestCase):
-    """The handshake's read timeout does not bound later statements."""
+    """Statements are bounded by the statement timeout, not the handshake's."""
 
-    def test_a_statement_longer_than_connect_timeout_runs_to_its_end(self):
+    backend = 'mysql'
+    sleep = 'SELECT SLEEP(%d)'
+
+    def database(self, **options):
         conf = ia_conf.new_conf([])
-        conf.set_override('connection', databases.database_url('mysql'),
+        conf.set_override('connection', databases.database_url(self.backend),
                           group='database')
-        conf.set_override('connect_timeout', 1, group='database')
+        for name, value in options.items():
+            conf.set_override(name, value, group='database')
         database = engine.Database(conf.database)
         self.addCleanup(database.dispose)
+        return database
+
+    def test_a_statement_longer_than_connect_timeout_runs_to_its_end(self):
+        # With the default statement timeout.
+        database = self.database(connect_timeout=1)
         with database.reader() as conn:
-            self.assertEqual(0, conn.exec_driver_sql(
-                'SELECT SLEEP(2)').scalar())
+            conn.exec_driver_sql(self.sleep % 2).all()
+
+    def test_a_statement_longer_than_the_statement_timeout_is_a_503(self):
+        database = self.database(statement_timeout=1)
+        started = time.monotonic()
+        with testtools.ExpectedException(exception.ServiceUnavailable):
+            with database.reader() as conn:
+                conn.exec_driver_sql(self.sleep % 5).all()
+        self.assertLess(time.monotonic() - started, 4)
+        # The next transaction has a working connection.
+        with database.reader() as conn:
+            self.assertEqual(1, conn.exec_driver_sql('SELECT 1').scalar())
+
+
+class PostgreSQLStatementTimeTest(MySQLStatementTimeTest):
+
+    backend = 'postgresql'
+    sleep = 'SELECT pg_sleep(%d)'
