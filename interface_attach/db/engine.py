@@ -86,6 +86,9 @@ class Database:
             _with_mysql_charset(connection),
             connection_parameters=_connection_parameters(database_conf),
             mysql_sql_mode=database_conf.mysql_sql_mode,
+            # Galera: wait for what other nodes committed before a read
+            # (1), so a client reads its writes whichever node it reaches.
+            mysql_wsrep_sync_wait=database_conf.mysql_wsrep_sync_wait,
             connection_recycle_time=database_conf.connection_recycle_time,
             max_pool_size=database_conf.max_pool_size,
             max_overflow=database_conf.max_overflow,
@@ -240,7 +243,8 @@ def _unavailable_is_503():
         # A deadlock (raised at COMMIT too, where it has no statement) is
         # the retry's to handle.
         if isinstance(e, db_exc.DBDeadlock) or not (
-                _unreachable(e) or _locked(e) or _timed_out(e)):
+                _unreachable(e) or _locked(e) or _timed_out(e)
+                or _not_in_cluster(e)):
             raise
         raise exception.ServiceUnavailable(service='database',
                                            retry_after=RETRY_AFTER)
@@ -258,6 +262,17 @@ def _unreachable(error):
     inner = getattr(error, 'inner_exception', error)
     return isinstance(inner, sa.exc.DBAPIError) and (
         inner.connection_invalidated or inner.statement is None)
+
+
+def _not_in_cluster(error):
+    """A Galera node outside the primary component refuses statements.
+
+    MariaDB's 1047, "WSREP has not yet prepared node for application use":
+    the node lost its cluster (or has not joined it yet), until it rejoins.
+    """
+    inner = getattr(error, 'inner_exception', error)
+    args = getattr(getattr(inner, 'orig', inner), 'args', ())
+    return bool(args) and args[0] == 1047
 
 
 def _timed_out(error):

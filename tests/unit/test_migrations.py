@@ -14,6 +14,7 @@ from interface_attach.db import tables
 class _DatabaseConf:
     connection = None
     mysql_sql_mode = 'TRADITIONAL'
+    mysql_wsrep_sync_wait = None
     connection_recycle_time = 3600
     max_pool_size = 5
     max_overflow = 50
@@ -23,6 +24,7 @@ class _DatabaseConf:
     connection_debug = 0
     connection_parameters = ''
     connect_timeout = 3
+    statement_timeout = 10
     sqlite_lock_timeout = 5
 
 
