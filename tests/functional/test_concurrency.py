@@ -3,20 +3,28 @@
 Three interface-attach-api processes of two workers each share one
 MariaDB (and, again, one PostgreSQL) database. Client processes, each
 with several threads, fire about two thousand requests in races where
-there must be exactly one winner, and in one where everybody must win.
-Every answer must be one the contract allows, and the consistency checker
-must find nothing afterwards.
+there must be exactly one winner, and in one where everybody must win;
+then 32 clients attach by network, list and detach on one shared subnet
+for a while (the steady run). Every answer must be one the contract
+allows, and the consistency checker must find nothing afterwards.
+
+``RaceScenarios`` holds the scenarios, for any list of API endpoints: the
+Galera tier (tests/functional/galera) runs them through three nodes.
 """
 
 import collections
 from concurrent import futures
 import itertools
 import json
+import os
 import random
 import threading
+import time
 
 import fixtures
 from oslotest import base
+import sqlalchemy as sa
+from testtools import content
 
 from interface_attach import checker
 from interface_attach import conf as ia_conf
@@ -34,17 +42,31 @@ CLIENT_PROCESSES = 4
 THREADS = 8
 
 
-def _send(job):
-    port, method, path, body = job
+# Seconds of the steady run: $INTERFACE_ATTACH_STEADY_SECONDS, or the
+# test class's own.
+STEADY_SECONDS = os.environ.get('INTERFACE_ATTACH_STEADY_SECONDS')
+
+
+def _exchange(port, method, path, body=None):
+    """(status, JSON answer); status 0 and the error if none came."""
     try:
         status, _, answer = api_process.request(
             port, method, path, json.dumps(body) if body else None,
             token=MEMBER, timeout=60)
     except OSError as e:
-        return (0, repr(e))
-    message = (next(iter(answer.values())).get('message')
-               if status >= 400 and answer else None)
-    return status, message
+        return 0, repr(e)
+    return status, answer
+
+
+def _message(status, answer):
+    return (next(iter(answer.values())).get('message')
+            if status >= 400 and isinstance(answer, dict) and answer
+            else None)
+
+
+def _send(job):
+    status, answer = _exchange(*job)
+    return status, _message(status, answer)
 
 
 def _send_all(jobs):
@@ -63,34 +85,80 @@ def fire(jobs):
     return result
 
 
-class ConcurrencyTest(base.BaseTestCase):
+def _cycle(client):
+    """Attach by network, list, detach, until the deadline: the answers.
 
-    backend = 'mysql'
+    Each client has its own server and API: duplicates are off, so the
+    one port it attaches must be detached before the next attach, and its
+    list must show that port (its writes are read where they were made).
+    """
+    port, server_id, net_id, seconds = client
+    path = '/v2.1/servers/%s/os-interface' % server_id
+    deadline = time.monotonic() + seconds
+    answers = []
+    while time.monotonic() < deadline:
+        status, answer = _exchange(port, 'POST', path, {
+            'interfaceAttachment': {'net_id': net_id}})
+        answers.append(('POST', status, _message(status, answer)))
+        if status != 200:
+            continue
+        port_id = answer['interfaceAttachment']['port_id']
+        status, answer = _exchange(port, 'GET', path)
+        answers.append(('GET', status, status == 200 and [
+            a['port_id'] for a in answer['interfaceAttachments']] == [
+                port_id]))
+        status, answer = _exchange(port, 'DELETE', '%s/%s' % (path, port_id))
+        answers.append(('DELETE', status, _message(status, answer)))
+    return answers
 
-    def setUp(self):
-        super().setUp()
-        url = databases.database_url(self.backend)
-        self.dir = self.useFixture(fixtures.TempDir()).path
-        self.ports = []
-        for i in range(API_PROCESSES):
-            port = api_process.free_port()
-            sections = api_process.dev_sections(self.dir, port, url)
-            sections['DEFAULT']['debug'] = 'false'
-            sections['api']['demo_data_on_start'] = 'false'
-            sections['api']['db_sync_on_start'] = 'false'
-            config = api_process.write_config(
-                self.useFixture(fixtures.TempDir()).path, sections)
-            if i == 0:
-                self.conf = ia_conf.new_conf(config_files=[config])
-                self.database = engine.Database(self.conf.database)
-                self.addCleanup(self.database.dispose)
-                migration.db_sync(self.database)
-                databases.empty(self.database)
-            self.useFixture(api_process.ApiProcess(config, port))
-            self.ports.append(port)
-        self.servers = servers.ServerStore(self.database)
-        self.networks = networks.NetworkStore(self.database)
-        self.api = itertools.cycle(self.ports)
+
+def _cycle_all(clients):
+    with futures.ThreadPoolExecutor(len(clients)) as pool:
+        return [a for answers in pool.map(_cycle, clients) for a in answers]
+
+
+def steady(clients):
+    """Run ``clients`` (see _cycle) from several processes at once."""
+    chunks = [clients[i::CLIENT_PROCESSES] for i in range(CLIENT_PROCESSES)]
+    with futures.ProcessPoolExecutor(CLIENT_PROCESSES) as pool:
+        return [a for answers in pool.map(_cycle_all, chunks)
+                for a in answers]
+
+
+def conflicts(database):
+    """How many transactions the server aborted as conflicts, so far.
+
+    InnoDB's deadlocks (server-wide, other databases' included) and, on
+    Galera, this node's certification failures and brute-force aborts;
+    PostgreSQL's deadlocks in this database.
+    """
+    with database.reader() as conn:
+        if conn.dialect.name == 'postgresql':
+            return conn.execute(sa.text(
+                'SELECT deadlocks FROM pg_stat_database '
+                'WHERE datname = current_database()')).scalar()
+        return sum(int(value) for _, value in conn.execute(sa.text(
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_deadlocks', "
+            "'wsrep_local_cert_failures', 'wsrep_local_bf_aborts')")))
+
+
+class RaceScenarios:
+    """The races and the steady run, through the APIs on ``self.ports``.
+
+    A test class sets ``ports``, ``database`` (where the scene is made),
+    ``servers``, ``networks`` and ``api`` (a cycle over ``ports``) in its
+    setUp. ``settle`` runs once the scene is made, before any request;
+    ``assertConsistent`` after the requests; ``conflict_count`` sums
+    ``conflicts`` where the writes went.
+    """
+
+    steady_seconds = 10
+
+    def settle(self):
+        pass
+
+    def conflict_count(self):
+        return conflicts(self.database)
 
     def url(self, server_id, port_id=None):
         path = '/v2.1/servers/%s/os-interface' % server_id
@@ -160,6 +228,7 @@ class ConcurrencyTest(base.BaseTestCase):
                 'interfaceAttachment': {'port_id': port}}))
         checks.append(('all', target, start, len(jobs)))
 
+        self.settle()
         order = list(range(len(jobs)))
         random.shuffle(order)
         shuffled = fire([jobs[i] for i in order])
@@ -202,6 +271,7 @@ class ConcurrencyTest(base.BaseTestCase):
                         'interfaceAttachment': {'port_id': port}}))
                     jobs.append(self.job('DELETE', self.url(vm, port)))
         random.shuffle(jobs)
+        self.settle()
 
         stop = threading.Event()
 
@@ -228,6 +298,66 @@ class ConcurrencyTest(base.BaseTestCase):
                 self.assertEqual('Instance %s is locked'
                                  % path.split('/')[3], message)
         self.assertConsistent()
+
+    def test_steady_contention(self):
+        """32 clients attach by network, list and detach on one subnet.
+
+        No 5xx at all: a conflict is retried until it lands, and address
+        picks on the shared subnet are spread (see [network]
+        address_window). The attach rate and the conflicts the database
+        aborted are reported in the test's "steady" detail.
+        """
+        seconds = float(STEADY_SECONDS or self.steady_seconds)
+        net = self.make_network('10.0.0.0/16')
+        vms = self.make_servers(CLIENT_PROCESSES * THREADS)
+        self.settle()
+        before = self.conflict_count()
+        started = time.monotonic()
+        answers = steady([(self.ports[i % len(self.ports)], vm, net,
+                           seconds) for i, vm in enumerate(vms)])
+        took = time.monotonic() - started
+        aborted = self.conflict_count() - before
+        counts = self.assertAllowed(answers, {
+            ('POST', 200, None), ('GET', 200, True), ('DELETE', 202, None)})
+        attaches = counts[('POST', 200, None)]
+        self.addDetail('steady', content.text_content(
+            '%d clients, %.1f s: %d attaches (%.1f/s), %d lists, %d '
+            'detaches, %d conflicts aborted by the database' % (
+                len(vms), took, attaches, attaches / took,
+                counts[('GET', 200, True)], counts[('DELETE', 202, None)],
+                aborted)))
+        self.assertGreater(attaches, len(vms))
+        self.assertConsistent()
+
+
+class ConcurrencyTest(RaceScenarios, base.BaseTestCase):
+
+    backend = 'mysql'
+
+    def setUp(self):
+        super().setUp()
+        url = databases.database_url(self.backend)
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.ports = []
+        for i in range(API_PROCESSES):
+            port = api_process.free_port()
+            sections = api_process.dev_sections(self.dir, port, url)
+            sections['DEFAULT']['debug'] = 'false'
+            sections['api']['demo_data_on_start'] = 'false'
+            sections['api']['db_sync_on_start'] = 'false'
+            config = api_process.write_config(
+                self.useFixture(fixtures.TempDir()).path, sections)
+            if i == 0:
+                self.conf = ia_conf.new_conf(config_files=[config])
+                self.database = engine.Database(self.conf.database)
+                self.addCleanup(self.database.dispose)
+                migration.db_sync(self.database)
+                databases.empty(self.database)
+            self.useFixture(api_process.ApiProcess(config, port))
+            self.ports.append(port)
+        self.servers = servers.ServerStore(self.database)
+        self.networks = networks.NetworkStore(self.database)
+        self.api = itertools.cycle(self.ports)
 
 
 class ConcurrencyPostgreSQLTest(ConcurrencyTest):
