@@ -274,7 +274,11 @@ class NetworkStore:
                 if fixed_ip is not None and 'mac_address' not in (
                         e.columns or []):
                     raise exception.FixedIpAlreadyInUse(address=fixed_ip)
-        raise exception.NoMoreFixedIps(network_id=network_id)
+        # Every pick lost its race: the subnet is that contended, not full
+        # (a full one raised NoMoreFixedIps above). The whole transaction
+        # runs again after a pause, as on a deadlock; a 503 if it never
+        # lands.
+        raise db_exc.DBDeadlock()
 
     def _insert_port(self, conn, port_id, project_id, network_id, fixed_ip,
                      device_id, device_owner, status):

@@ -113,6 +113,21 @@ class NetworkStoreTest(base.BaseTestCase):
             (port.id, ips) for port, ips in self.store.list_ports_with_ips(
                 network_id=self.net.id)])
 
+    def test_an_address_lost_on_every_try_is_a_503_not_a_full_subnet(self):
+        # Racing workers took every address this store picked: the subnet
+        # has room, so "no free address" would be false.
+        self.store.create_subnet(self.net.id, '10.0.0.0/24')
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+        insert = self.useFixture(fixtures.MockPatchObject(
+            self.store, '_insert_port', side_effect=db_exc.DBDuplicateEntry(
+                columns=['ip_address']))).mock
+        e = self.assertRaises(exception.ServiceUnavailable, self._port)
+        self.assertEqual('database', e.kwargs['service'])
+        # Ten picks in each of the five runs of the transaction.
+        self.assertEqual(50, insert.call_count)
+        self.assertEqual([], self.store.list_ports_with_ips(
+            network_id=self.net.id))
+
     # Subnets that cannot coexist
 
     def test_subnet_overlapping_another_of_its_network_is_refused(self):
