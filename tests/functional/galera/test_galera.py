@@ -234,9 +234,10 @@ class GaleraTest(test_concurrency.RaceScenarios, testtools.TestCase):
 
         mine = [r for r in records if r.api == 1]
         # statement_timeout (10 s) for the pooled connection's ping, then
-        # connect_timeout (3 s) for a new connection, and a margin.
+        # connect_timeout (3 s) for a new connection's greeting (13.7 s at
+        # most here), and a margin for a busy host.
         for r in records:
-            self.assertLess(r.took, 15, r)
+            self.assertLess(r.took, 18, r)
         self.assertIn(503, [r.status for r in mine
                             if frozen + 1 < r.started < thawed])
         for r in mine:
