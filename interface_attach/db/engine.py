@@ -120,6 +120,11 @@ class Database:
                 database_conf.statement_timeout or None)
             # oslo.db's first connection, pooled, predates the listener.
             self.engine.dispose()
+        if (self.engine.dialect.name == 'postgresql'
+                and self.engine.dialect.driver == 'psycopg'
+                and database_conf.statement_timeout):
+            _configure_psycopg(self.engine, database_conf.statement_timeout)
+            self.engine.dispose()
 
     @contextlib.contextmanager
     def reader(self):
@@ -306,7 +311,8 @@ def _connection_parameters(database_conf):
     :func:`_configure_mysql`, which then gives it the statement timeout).
     The statement timeout is PyMySQL's ``write_timeout`` too and, on
     PostgreSQL, the server's ``statement_timeout`` and libpq's
-    ``tcp_user_timeout`` (libpq has no read timeout).
+    ``tcp_user_timeout`` (libpq has no read timeout: see
+    :func:`_configure_psycopg`).
     """
     url = sa.engine.make_url(database_conf.connection)
     given = database_conf.connection_parameters or ''
@@ -492,6 +498,46 @@ def _configure_mysql(engine, handshake_timeout, statement_timeout):
         with dbapi_connection.cursor() as cursor:
             cursor.execute('SET SESSION TRANSACTION ISOLATION LEVEL '
                            'READ COMMITTED')
+
+
+def _configure_psycopg(engine, statement_timeout):
+    """Bound every wait for a PostgreSQL server's answer, client side.
+
+    libpq has no read timeout, and a stopped server cannot enforce its own
+    statement_timeout: a request would wait as long as it is stopped.
+    The bound is a little longer than the server's statement_timeout, so
+    that a server that answers cuts a slow statement itself and keeps the
+    connection.
+    """
+    import psycopg
+
+    bound = statement_timeout + 2
+    # psycopg's (internal) timeout of its wait functions; an
+    # OperationalError, of which it is a kind, if it is ever renamed.
+    timed_out = getattr(psycopg.errors, '_WaitTimeout',
+                        psycopg.OperationalError)
+
+    class BoundedConnection(psycopg.Connection):
+
+        def wait(self, gen, *args, timeout=None, **kwargs):
+            if timeout is not None:
+                return super().wait(gen, *args, timeout=timeout, **kwargs)
+            try:
+                return super().wait(gen, *args, timeout=bound, **kwargs)
+            except timed_out as e:
+                if self.closed or self.broken:
+                    raise
+                # Timed out with the statement still in flight: the
+                # connection cannot be used again. Closed, it is a lost
+                # connection to SQLAlchemy (a 503, and a new one next).
+                self.close()
+                raise psycopg.OperationalError(
+                    'no answer from the database server in %g s' % bound
+                ) from e
+
+    @sa.event.listens_for(engine, 'do_connect')
+    def _bounded(dialect, connection_record, cargs, cparams):
+        return BoundedConnection.connect(*cargs, **cparams)
 
 
 def _configure_sqlite(engine, database_conf, path):

@@ -92,9 +92,9 @@ class DatabaseOutageMySQLTest(DatabaseOutageTest):
 class FrozenDatabaseTest(DatabaseOutageTest):
     """A server that stopped: connections stay open, nothing answers.
 
-    PyMySQL's read timeout (the statement timeout) bounds every wait. Not
-    on PostgreSQL, where libpq has no read timeout: the server's own
-    statement_timeout cannot fire in a stopped server.
+    PyMySQL's read timeout (the statement timeout) bounds every wait; on
+    PostgreSQL, psycopg's waits are bounded the same way (a stopped
+    server cannot enforce its own statement_timeout).
     """
 
     backend = 'mysql'
@@ -111,6 +111,13 @@ class FrozenDatabaseTest(DatabaseOutageTest):
 
     def regain_database(self):
         self.proxy.thaw()
+
+
+class FrozenDatabasePostgreSQLTest(FrozenDatabaseTest):
+    backend = 'postgresql'
+    # The client's bound is 2 s beyond the server's statement_timeout,
+    # and psycopg waits at least 2 s for a new connection.
+    bound = (2 + 2) + 2 * 2 + 1
 
 
 class DatabaseOutageUnderLoadTest(base.BaseTestCase):
