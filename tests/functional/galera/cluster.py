@@ -101,10 +101,25 @@ def _bindable(port):
     return True
 
 
+def _below_ephemeral():
+    """The first port of the kernel's ephemeral range.
+
+    Client sockets (other tests' included) take ports of that range at
+    any moment: a port found free there may be gone when a node, or its
+    rsync daemon for a state transfer, binds it.
+    """
+    try:
+        with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_ports(count):
-    """The first of ``count`` free ports in a row."""
+    """The first of ``count`` free ports in a row, below the ephemeral."""
     while True:
-        first = random.randrange(20000, 60000 - count)
+        first = random.randrange(10000, max(_below_ephemeral(), 11000)
+                                 - count)
         if all(_bindable(first + i) for i in range(count)):
             return first
 
