@@ -133,7 +133,7 @@ class Database:
         if shared is not None:
             yield shared
             return
-        with self._transaction('BEGIN') as conn:
+        with _given_up_is_503(), self._transaction('BEGIN') as conn:
             yield conn
 
     @contextlib.contextmanager
@@ -232,6 +232,22 @@ def _savepoint(conn):
         nested.rollback()
         raise
     nested.commit()
+
+
+@contextlib.contextmanager
+def _given_up_is_503():
+    """A read the database gave up on is a 503: reads are not retried.
+
+    oslo.db takes MySQL's lock wait timeout (1205) for a deadlock. A read
+    gets it when its wait runs out: for a lock, or on Galera with
+    wsrep_sync_wait for its node to catch up with the cluster (a node
+    that has just rejoined, say).
+    """
+    try:
+        yield
+    except db_exc.DBDeadlock:
+        raise exception.ServiceUnavailable(service='database',
+                                           retry_after=RETRY_AFTER)
 
 
 @contextlib.contextmanager

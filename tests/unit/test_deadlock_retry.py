@@ -64,6 +64,15 @@ class DeadlockRetryTest(WriteTestCase):
         self.assertEqual(5, len(calls))
         self.assertEqual([], self.store.in_flight())
 
+    def test_a_read_the_database_gives_up_on_is_a_503(self):
+        # A lock wait, or a Galera node's wait to catch up, that ran out:
+        # oslo.db names it a deadlock, and reads are not retried.
+        def read():
+            with self.database.reader():
+                raise db_exc.DBDeadlock()
+        e = self.assertRaises(exception.ServiceUnavailable, read)
+        self.assertEqual(engine.RETRY_AFTER, e.retry_after)
+
     def test_inside_an_open_transaction_the_write_is_not_retried_alone(self):
         # The deadlock aborted the whole transaction: running the one
         # write again inside it would be wrong.
