@@ -67,7 +67,7 @@ class AttachmentStore:
         self._db = database
         self._allow_duplicate_networks = allow_duplicate_networks
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def reserve(self, server_id, port_id, network_id, port_created, owner,
                 tag=None):
         """Record an attach about to happen; the constraints settle races.
@@ -79,7 +79,7 @@ class AttachmentStore:
         self._insert(server_id, port_id, network_id, port_created, tag,
                      state='attaching', owner=owner)
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def add(self, server_id, port_id, network_id, port_created, tag=None):
         """Record an attach done in the caller's transaction: 'attached'.
 
@@ -120,7 +120,7 @@ class AttachmentStore:
         """
         self._update_owned(port_id, owner, {'port_id': new_port_id})
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def _update_owned(self, port_id, owner, values):
         values = dict(values, updated_at=timeutils.utcnow(),
                       b_port_id=port_id, b_owner=owner)
@@ -129,6 +129,7 @@ class AttachmentStore:
         if result.rowcount != 1:
             raise exception.OperationTakenOver(port_id=port_id)
 
+    @engine.retried
     def get(self, server_id, port_id):
         """The attachment of ``port_id`` to ``server_id``.
 
@@ -142,7 +143,7 @@ class AttachmentStore:
                                             port_id=port_id)
         return row
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def start_detach(self, server_id, port_id, owner):
         """Move an attachment to 'detaching'; only one detach can win.
 
@@ -159,13 +160,13 @@ class AttachmentStore:
                                                 port_id=port_id)
             return conn.execute(_BY_PORT, {'port_id': port_id}).one()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def remove(self, port_id, owner):
         """Delete the row, if ``owner`` still owns it."""
         with self._db.writer() as conn:
             conn.execute(_REMOVE, {'port_id': port_id, 'owner': owner})
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def remove_attached(self, server_id, port_id):
         """Delete the attachment of a detach done in the caller's transaction.
 
@@ -182,13 +183,14 @@ class AttachmentStore:
                                                 port_id=port_id)
         return row
 
+    @engine.retried
     def in_flight(self):
         """Rows of attaches and detaches that have not finished."""
         with self._db.reader() as conn:
             return conn.execute(sa.select(_attachments).where(
                 _col.state.in_(IN_FLIGHT))).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def take_over(self, row, owner):
         """Become the owner of an in-flight row; False if someone else did.
 
@@ -201,6 +203,7 @@ class AttachmentStore:
                 b_port_id=row.port_id, b_owner=row.owner))
         return result.rowcount == 1
 
+    @engine.retried
     def list_for_server(self, server_id):
         """The confirmed attachments of a server, oldest first."""
         with self._db.reader() as conn:

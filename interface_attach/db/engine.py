@@ -32,12 +32,14 @@ _retried = oslo_db_api.wrap_db_retry(
     retry_on_deadlock=True)
 
 
-def retry_on_deadlock(method):
+def retried(method):
     """Run a method of an object with a ``_db`` again on a deadlock.
 
-    Not when it runs inside a writer transaction that is already open: the
-    deadlock aborted all of that transaction, so only the method that
-    opened it can run again, and it is the one retried.
+    And once more, at once, when a pooled connection was found dead (see
+    :func:`once_more_if_stale`). Not when it runs inside a transaction that
+    is already open: a deadlock aborted all of that transaction, and a
+    dead connection lost it, so only the code that opened it can run
+    again, and it is the one retried.
 
     :raises ServiceUnavailable: still a deadlock after the last retry. The
         database is too contended just now, not broken, and nothing of the
@@ -47,14 +49,37 @@ def retry_on_deadlock(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        if self._db.writing():
+        if self._db.in_transaction():
             return method(self, *args, **kwargs)
         try:
-            return retried(self, *args, **kwargs)
+            return once_more_if_stale(retried, self, *args, **kwargs)
         except db_exc.DBDeadlock:
             raise exception.ServiceUnavailable(service='database',
                                                retry_after=RETRY_AFTER)
     return wrapper
+
+
+def once_more_if_stale(call, *args, **kwargs):
+    """``call``, and once more if it met a dead pooled connection.
+
+    The pool is not pinged on checkout (a round trip on every
+    transaction): after a database restart or failover the first
+    statement on each connection opened before fails instead. That
+    transaction wrote nothing, and the pool is then refilled with new
+    connections, so running the call again is safe and is what the ping
+    did. A database still down fails the new connection: a 503.
+    """
+    try:
+        return call(*args, **kwargs)
+    except StaleConnection:
+        return call(*args, **kwargs)
+
+
+class StaleConnection(exception.ServiceUnavailable):
+    """The connection was lost under a statement before COMMIT.
+
+    The database rolled the transaction back: nothing of it was kept.
+    """
 
 
 class Database:
@@ -96,7 +121,8 @@ class Database:
             sqlite_fk=True,
             # oslo.db yields to eventlet on every checkin; we run no
             # eventlet, and the sleep(0) was a tenth of a request.
-            thread_checkin=False)
+            thread_checkin=False,
+            _engine_target=_create_engine_without_ping)
         self._sqlite = self.engine.dialect.name == 'sqlite'
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
         self._writer = contextvars.ContextVar('writer', default=None)
@@ -171,6 +197,10 @@ class Database:
         """Whether a writer transaction is open in this context."""
         return self._writer.get() is not None
 
+    def in_transaction(self):
+        """Whether a writer or a snapshot is open in this context."""
+        return self.writing() or self._snapshot.get() is not None
+
     @contextlib.contextmanager
     def _transaction(self, sqlite_begin):
         if self._file is not None:
@@ -190,8 +220,12 @@ class Database:
                     # Removed meanwhile: commit nothing into the unlinked
                     # file, where no one would ever read it.
                     self._file.check()
-            except BaseException:
+            except BaseException as e:
                 conn.rollback()
+                if isinstance(e, (db_exc.DBError, sa.exc.DBAPIError)) and (
+                        _unreachable(e)):
+                    raise StaleConnection(service='database',
+                                          retry_after=RETRY_AFTER) from e
                 raise
             conn.commit()
 
@@ -199,6 +233,12 @@ class Database:
         self.engine.dispose()
         if self._file is not None:
             self._file.close()
+
+
+def _create_engine_without_ping(url, **engine_args):
+    """oslo.db's engine, but no ping on checkout: see once_more_if_stale."""
+    engine = sa.create_engine(url, **dict(engine_args, pool_pre_ping=False))
+    return engine, engine
 
 
 @contextlib.contextmanager
@@ -229,8 +269,8 @@ def _savepoint(conn):
 def _unavailable_is_503():
     """A database that cannot be reached is a 503, not a 500.
 
-    oslo.db pings pooled connections on checkout, so once the database is
-    back the next transaction reconnects: no restart is needed.
+    Once it is back the pool's new connections reach it (see
+    once_more_if_stale): no restart is needed.
     """
     try:
         yield

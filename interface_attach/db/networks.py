@@ -110,7 +110,7 @@ class NetworkStore:
 
     # Networks
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create_network(self, project_id, name, shared=False,
                        network_id=None):
         values = dict(id=network_id or uuidutils.generate_uuid(),
@@ -120,6 +120,7 @@ class NetworkStore:
             conn.execute(sa.insert(_networks).values(**values))
         return self.get_network(values['id'])
 
+    @engine.retried
     def get_network(self, network_id):
         with self._db.reader() as conn:
             row = conn.execute(_GET_NETWORK,
@@ -128,6 +129,7 @@ class NetworkStore:
             raise exception.NetworkNotFound(network_id=network_id)
         return row
 
+    @engine.retried
     def list_networks(self, project_id=None, include_shared=False):
         """Networks of ``project_id`` (plus shared ones if asked), or all."""
         query = sa.select(_networks).order_by(_networks.c.created_at,
@@ -140,7 +142,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete_network(self, network_id):
         with self._db.writer() as conn:
             for table in (_subnets, _ports):
@@ -154,7 +156,7 @@ class NetworkStore:
 
     # Subnets
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create_subnet(self, network_id, cidr, gateway_ip=None,
                       subnet_id=None):
         """Add a subnet; the gateway defaults to the first host address.
@@ -201,6 +203,7 @@ class NetworkStore:
             conn.execute(sa.insert(_subnets).values(**values))
         return self.get_subnet(values['id'])
 
+    @engine.retried
     def get_subnet(self, subnet_id):
         with self._db.reader() as conn:
             row = conn.execute(sa.select(_subnets).where(
@@ -209,6 +212,7 @@ class NetworkStore:
             raise exception.SubnetNotFound(subnet_id=subnet_id)
         return row
 
+    @engine.retried
     def list_subnets(self, network_id=None):
         query = sa.select(_subnets).order_by(_subnets.c.created_at,
                                              _subnets.c.id)
@@ -217,7 +221,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete_subnet(self, subnet_id):
         with self._db.writer() as conn:
             if conn.execute(sa.select(_ips.c.port_id).where(
@@ -230,7 +234,7 @@ class NetworkStore:
 
     # Ports
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create_port(self, project_id, network_id, fixed_ip=None,
                     port_id=None, device_id='', device_owner='',
                     status='DOWN'):
@@ -378,6 +382,7 @@ class NetworkStore:
             raise exception.PortNotFound(port_id=port_id)
         return ports[0]
 
+    @engine.retried
     def list_ports_with_ips(self, port_id=None, device_id=None,
                             network_id=None):
         """[(port row, fixed IPs)] in two queries, however many ports."""
@@ -385,7 +390,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return _ports_with_ips(conn, query, params)
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def claim_port(self, port_id, device_id, device_owner, status):
         """Bind a free port: one compare-and-swap on ``device_id``.
 
@@ -401,7 +406,7 @@ class NetworkStore:
                 self._raise_missing_or_in_use(conn, port_id)
             return _ports_with_ips(conn, _PORT_BY_ID, {'port_id': port_id})[0]
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def release_port(self, port_id, device_id):
         """Unbind a port if, and only if, ``device_id`` holds it."""
         with self._db.writer() as conn:
@@ -410,7 +415,7 @@ class NetworkStore:
                 updated_at=timeutils.utcnow(), b_port_id=port_id,
                 b_device_id=device_id))
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def set_device_status(self, device_id, status):
         with self._db.writer() as conn:
             conn.execute(sa.update(_ports)
@@ -418,7 +423,7 @@ class NetworkStore:
                          .values(status=status,
                                  updated_at=timeutils.utcnow()))
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete_port(self, port_id, bound_ok=False):
         """Delete a port and free its addresses.
 
