@@ -11,7 +11,8 @@ opens the pooled connections:
   SQLite, the statements SQLite ran (its trace callback), BEGIN and
   COMMIT included;
 - statements: the SQL statements SQLAlchemy executed;
-- transactions: the COMMITs and ROLLBACKs SQLAlchemy issued.
+- transactions: the COMMITs and ROLLBACKs SQLAlchemy issued (a read in
+  autocommit has none).
 """
 
 import collections
@@ -99,8 +100,11 @@ def counting(counts, sqlite):
     def statement(*args):
         counts.add('statements')
 
-    def transaction(*args):
-        counts.add('transactions')
+    def transaction(conn):
+        # Not the end of a read in autocommit: it had no transaction.
+        if not conn.dialect.detect_autocommit_setting(
+                conn.connection.dbapi_connection):
+            counts.add('transactions')
 
     def traced(dbapi_connection, record):
         dbapi_connection.set_trace_callback(

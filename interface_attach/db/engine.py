@@ -107,22 +107,7 @@ class Database:
                 # is removed meanwhile.
                 connection = 'sqlite:///file:%s?mode=rw&uri=true' % (
                     urllib.parse.quote(self._file.path))
-        self.engine = engines.create_engine(
-            _with_mysql_charset(connection),
-            connection_parameters=_connect_timeout(database_conf),
-            mysql_sql_mode=database_conf.mysql_sql_mode,
-            connection_recycle_time=database_conf.connection_recycle_time,
-            max_pool_size=database_conf.max_pool_size,
-            max_overflow=database_conf.max_overflow,
-            pool_timeout=database_conf.pool_timeout,
-            max_retries=database_conf.max_retries,
-            retry_interval=database_conf.retry_interval,
-            connection_debug=database_conf.connection_debug,
-            sqlite_fk=True,
-            # oslo.db yields to eventlet on every checkin; we run no
-            # eventlet, and the sleep(0) was a tenth of a request.
-            thread_checkin=False,
-            _engine_target=_create_engine_without_ping)
+        self.engine = _create_engine(connection, database_conf)
         self._sqlite = self.engine.dialect.name == 'sqlite'
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
         self._writer = contextvars.ContextVar('writer', default=None)
@@ -136,12 +121,25 @@ class Database:
             self._writers = WriterQueue(
                 self._file.path + '-writer',
                 database_conf.sqlite_lock_timeout)
+        # SQLite's reads are transactions: one snapshot, consistent. On
+        # PostgreSQL and MariaDB (READ COMMITTED) every statement of a
+        # transaction reads what is committed when it runs, as it would
+        # alone: there, reads run in autocommit, without the round trips
+        # of their BEGIN and COMMIT.
+        self._reads = self.engine
+        if not self._sqlite:
+            # Its first connection was the writers' engine's to test.
+            self._reads = _create_engine(
+                connection, database_conf, max_retries=0,
+                isolation_level='AUTOCOMMIT', skip_autocommit_rollback=True)
         if self.engine.dialect.name == 'mysql':
-            _configure_mysql(self.engine, _handshake_timeout(
-                sa.engine.make_url(database_conf.connection),
-                database_conf.connection_parameters or ''))
-            # oslo.db's first connection, pooled, predates the listener.
-            self.engine.dispose()
+            for each in (self.engine, self._reads):
+                _configure_mysql(each, _handshake_timeout(
+                    sa.engine.make_url(database_conf.connection),
+                    database_conf.connection_parameters or ''))
+                # oslo.db's first connection, pooled, predates the
+                # listener.
+                each.dispose()
 
     @contextlib.contextmanager
     def reader(self):
@@ -150,15 +148,21 @@ class Database:
         if shared is not None:
             yield shared
             return
-        with self._transaction('BEGIN') as conn:
+        if self._sqlite:
+            with self._transaction('BEGIN') as conn:
+                yield conn
+            return
+        with _unavailable_is_503(), self._reads.connect() as conn, (
+                _lost_is_stale()):
             yield conn
 
     @contextlib.contextmanager
     def snapshot(self):
-        """One read transaction for every read inside.
+        """One connection for every read inside.
 
-        A GET's reads are then consistent with each other, and cost one
-        transaction instead of three.
+        On SQLite, one read transaction: a GET's reads are consistent with
+        each other, and cost one transaction instead of three. Elsewhere
+        each statement reads what is committed (see ``_reads``).
         """
         with self.reader() as conn:
             token = self._snapshot.set(conn)
@@ -215,30 +219,89 @@ class Database:
                 conn.connection.dbapi_connection.execute(sqlite_begin)
             conn.begin()
             try:
-                yield conn
+                with _lost_is_stale():
+                    yield conn
                 if self._file is not None and sqlite_begin != 'BEGIN':
                     # Removed meanwhile: commit nothing into the unlinked
                     # file, where no one would ever read it.
                     self._file.check()
-            except BaseException as e:
+            except BaseException:
                 conn.rollback()
-                if isinstance(e, (db_exc.DBError, sa.exc.DBAPIError)) and (
-                        _unreachable(e)):
-                    raise StaleConnection(service='database',
-                                          retry_after=RETRY_AFTER) from e
                 raise
             conn.commit()
 
     def dispose(self):
         self.engine.dispose()
+        self._reads.dispose()
         if self._file is not None:
             self._file.close()
 
 
-def _create_engine_without_ping(url, **engine_args):
-    """oslo.db's engine, but no ping on checkout: see once_more_if_stale."""
-    engine = sa.create_engine(url, **dict(engine_args, pool_pre_ping=False))
-    return engine, engine
+def _create_engine(connection, database_conf, max_retries=None,
+                   **engine_args):
+    """oslo.db's engine, with no ping on checkout (see once_more_if_stale).
+
+    ``max_retries``: of its first connection, by default the option's (0:
+    none is made). ``engine_args``: SQLAlchemy's, on top of oslo.db's.
+    """
+    def without_ping(url, **args):
+        args.update(engine_args, pool_pre_ping=False)
+        if url.get_driver_name() == 'pymysql':
+            # PyMySQL sends ROLLBACK even with no transaction open: a
+            # round trip each time the pool takes a connection back.
+            args.setdefault('pool_reset_on_return', None)
+        engine = sa.create_engine(url, **args)
+        if url.get_driver_name() == 'pymysql':
+            sa.event.listen(engine, 'reset', _pymysql_reset())
+        return engine, engine
+
+    return engines.create_engine(
+        _with_mysql_charset(connection),
+        connection_parameters=_connect_timeout(database_conf),
+        mysql_sql_mode=database_conf.mysql_sql_mode,
+        connection_recycle_time=database_conf.connection_recycle_time,
+        max_pool_size=database_conf.max_pool_size,
+        max_overflow=database_conf.max_overflow,
+        pool_timeout=database_conf.pool_timeout,
+        max_retries=(database_conf.max_retries if max_retries is None
+                     else max_retries),
+        retry_interval=database_conf.retry_interval,
+        connection_debug=database_conf.connection_debug,
+        sqlite_fk=True,
+        # oslo.db yields to eventlet on every checkin; we run no
+        # eventlet, and the sleep(0) was a tenth of a request.
+        thread_checkin=False,
+        _engine_target=without_ping)
+
+
+def _pymysql_reset():
+    """The pool's reset for PyMySQL: a ROLLBACK only if one is open.
+
+    The server's last answer says whether a transaction is open; a
+    connection given back after its COMMIT or ROLLBACK has none.
+    """
+    from pymysql.constants import SERVER_STATUS  # PyMySQL is optional.
+
+    def reset(dbapi_connection, connection_record, reset_state):
+        if dbapi_connection.server_status & (
+                SERVER_STATUS.SERVER_STATUS_IN_TRANS):
+            dbapi_connection.rollback()
+    return reset
+
+
+@contextlib.contextmanager
+def _lost_is_stale():
+    """A connection lost under a statement: :class:`StaleConnection`.
+
+    Not at COMMIT (outside this block), where the write may have landed.
+    """
+    try:
+        yield
+    except (db_exc.DBError, sa.exc.DBAPIError) as e:
+        if not _unreachable(e):
+            raise
+        raise StaleConnection(service='database',
+                              retry_after=RETRY_AFTER) from e
 
 
 @contextlib.contextmanager
