@@ -9,6 +9,7 @@ are serialised on the network's row, so overlapping subnets cannot both
 be created.
 """
 
+import collections
 import random
 
 import netaddr
@@ -255,30 +256,33 @@ class NetworkStore:
                 # Inside an attach's transaction, a lost race undoes this
                 # attempt only.
                 with self._db.writer(savepoint=True) as conn:
-                    self._insert_port(conn, port_id, project_id, network_id,
-                                      fixed_ip, device_id, device_owner,
-                                      status)
-                    return _ports_with_ips(conn, _PORT_BY_ID,
-                                           {'port_id': port_id})[0]
+                    return self._insert_port(
+                        conn, port_id, project_id, network_id, fixed_ip,
+                        device_id, device_owner, status)
             except db_exc.DBDuplicateEntry as e:
+                # Back ends name a primary key violation differently, so
+                # it cannot be told from an address collision: looked up.
+                with self._db.writer() as conn:
+                    if conn.execute(_PORT_BY_ID, {'port_id': port_id}).first():
+                        raise exception.PortExists(port_id=port_id)
                 # Another worker took the MAC or the address we picked
                 # between our read and our insert: pick again.
                 if fixed_ip is not None and 'mac_address' not in (
                         e.columns or []):
                     raise exception.FixedIpAlreadyInUse(address=fixed_ip)
+            except db_exc.DBReferenceError:
+                # Deleted since the caller looked it up.
+                raise exception.NetworkNotFound(network_id=network_id)
         raise exception.NoMoreFixedIps(network_id=network_id)
 
     def _insert_port(self, conn, port_id, project_id, network_id, fixed_ip,
                      device_id, device_owner, status):
-        if conn.execute(_GET_NETWORK,
-                        {'network_id': network_id}).first() is None:
-            raise exception.NetworkNotFound(network_id=network_id)
-        if conn.execute(_PORT_BY_ID, {'port_id': port_id}).first():
-            # Checked first: back ends name a primary key violation
-            # differently, so it cannot be told from an address collision.
-            raise exception.PortExists(port_id=port_id)
+        """(the port as inserted, its fixed IPs): nothing read back."""
         subnets = conn.execute(_SUBNETS_OF_NETWORK,
                                {'network_id': network_id}).all()
+        if not subnets and conn.execute(
+                _GET_NETWORK, {'network_id': network_id}).first() is None:
+            raise exception.NetworkNotFound(network_id=network_id)
         if fixed_ip is not None:
             addresses = [self._requested_address(conn, subnets, network_id,
                                                  fixed_ip)]
@@ -287,15 +291,18 @@ class NetworkStore:
                 self._address_of_version(conn, subnets, version, network_id)
                 for version in sorted({subnet.ip_version
                                        for subnet in subnets})]
-        conn.execute(_INSERT_PORT, dict(
+        port = _InsertedPort(
             id=port_id, project_id=project_id, network_id=network_id,
             mac_address=generate_mac(), device_id=device_id,
             device_owner=device_owner, status=status,
-            created_at=timeutils.utcnow()))
+            created_at=timeutils.utcnow(), updated_at=None)
+        conn.execute(_INSERT_PORT, port._asdict())
         for subnet_id, address in addresses:
             conn.execute(_INSERT_IP, dict(
                 subnet_id=subnet_id, ip_address=address, port_id=port_id,
                 address_key=address_key(address), network_guard=network_id))
+        return port, [dict(subnet_id=subnet_id, ip_address=address)
+                      for subnet_id, address in addresses]
 
     @staticmethod
     def _requested_address(conn, subnets, network_id, fixed_ip):
@@ -445,6 +452,17 @@ class NetworkStore:
         if exists is None:
             raise exception.PortNotFound(port_id=port_id)
         raise exception.PortInUse(port_id=port_id)
+
+
+class _InsertedPort(collections.namedtuple(
+        '_InsertedPort', [column.name for column in _ports.columns])):
+    """A port row as inserted: what reading it back would give."""
+
+    __slots__ = ()
+
+    @property
+    def _mapping(self):
+        return self._asdict()
 
 
 def _ports_with_ips(conn, query, params):
