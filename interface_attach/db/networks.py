@@ -32,15 +32,18 @@ _ips = tables.ip_allocations
 # "b_" ones select the row.
 _GET_NETWORK = sa.select(_networks).where(
     _networks.c.id == sa.bindparam('network_id'))
-_PORTS = sa.select(_ports).order_by(_ports.c.created_at, _ports.c.id)
-_PORT_BY_ID = _PORTS.where(_ports.c.id == sa.bindparam('port_id'))
+_PORT_BY_ID = sa.select(_ports.c.id).where(
+    _ports.c.id == sa.bindparam('port_id'))
+# Ports with their fixed IPs: a row per address (one with no address for a
+# port without), the addresses in their subnets' order.
+_PORTS = (
+    sa.select(_ports, _ips.c.subnet_id, _ips.c.ip_address)
+    .select_from(_ports.outerjoin(_ips).outerjoin(_subnets))
+    .order_by(_ports.c.created_at, _ports.c.id, _subnets.c.ip_version,
+              _subnets.c.created_at))
+_PORT_WITH_IPS = _PORTS.where(_ports.c.id == sa.bindparam('port_id'))
 _PORTS_BY_DEVICE = _PORTS.where(
     _ports.c.device_id == sa.bindparam('device_id'))
-_IPS_OF_PORTS = (
-    sa.select(_ips.c.port_id, _ips.c.subnet_id, _ips.c.ip_address)
-    .select_from(_ips.join(_subnets))
-    .where(_ips.c.port_id.in_(sa.bindparam('port_ids', expanding=True)))
-    .order_by(_subnets.c.ip_version, _subnets.c.created_at))
 _SUBNETS_OF_NETWORK = sa.select(_subnets).where(
     _subnets.c.network_id == sa.bindparam('network_id')).order_by(
         _subnets.c.ip_version, _subnets.c.created_at, _subnets.c.id)
@@ -291,7 +294,7 @@ class NetworkStore:
                 self._address_of_version(conn, subnets, version, network_id)
                 for version in sorted({subnet.ip_version
                                        for subnet in subnets})]
-        port = _InsertedPort(
+        port = _PortRow(
             id=port_id, project_id=project_id, network_id=network_id,
             mac_address=generate_mac(), device_id=device_id,
             device_owner=device_owner, status=status,
@@ -392,7 +395,7 @@ class NetworkStore:
     @engine.retried
     def list_ports_with_ips(self, port_id=None, device_id=None,
                             network_id=None):
-        """[(port row, fixed IPs)] in two queries, however many ports."""
+        """[(port row, fixed IPs)] in one query, however many ports."""
         query, params = _ports_query(port_id, device_id, network_id)
         with self._db.reader() as conn:
             return _ports_with_ips(conn, query, params)
@@ -411,7 +414,8 @@ class NetworkStore:
                 b_port_id=port_id, b_device_id=''))
             if result.rowcount != 1:
                 self._raise_missing_or_in_use(conn, port_id)
-            return _ports_with_ips(conn, _PORT_BY_ID, {'port_id': port_id})[0]
+            return _ports_with_ips(conn, _PORT_WITH_IPS,
+                                   {'port_id': port_id})[0]
 
     @engine.retried
     def release_port(self, port_id, device_id):
@@ -447,16 +451,15 @@ class NetworkStore:
 
     @staticmethod
     def _raise_missing_or_in_use(conn, port_id):
-        exists = conn.execute(sa.select(_ports.c.id).where(
-            _ports.c.id == port_id)).first()
+        exists = conn.execute(_PORT_BY_ID, {'port_id': port_id}).first()
         if exists is None:
             raise exception.PortNotFound(port_id=port_id)
         raise exception.PortInUse(port_id=port_id)
 
 
-class _InsertedPort(collections.namedtuple(
-        '_InsertedPort', [column.name for column in _ports.columns])):
-    """A port row as inserted: what reading it back would give."""
+class _PortRow(collections.namedtuple(
+        '_PortRow', [column.name for column in _ports.columns])):
+    """A port row, as read or as inserted."""
 
     __slots__ = ()
 
@@ -466,16 +469,17 @@ class _InsertedPort(collections.namedtuple(
 
 
 def _ports_with_ips(conn, query, params):
-    """[(port row, fixed IPs)] of a ports query, in two statements."""
-    rows = conn.execute(query, params).all()
-    if not rows:
-        return []
-    by_port = {row.id: [] for row in rows}
-    for ip in conn.execute(_IPS_OF_PORTS,
-                           {'port_ids': list(by_port)}).all():
-        by_port[ip.port_id].append(
-            dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address))
-    return [(row, by_port[row.id]) for row in rows]
+    """[(port row, fixed IPs)] of a query of ``_PORTS``."""
+    width = len(_PortRow._fields)
+    ports = {}
+    for row in conn.execute(query, params):
+        port = ports.get(row.id)
+        if port is None:
+            port = ports[row.id] = (_PortRow(*row[:width]), [])
+        if row.subnet_id is not None:
+            port[1].append(dict(subnet_id=row.subnet_id,
+                                ip_address=row.ip_address))
+    return list(ports.values())
 
 
 def _ports_query(port_id, device_id, network_id):
@@ -486,7 +490,7 @@ def _ports_query(port_id, device_id, network_id):
     """
     if network_id is None:
         if port_id is not None and device_id is None:
-            return _PORT_BY_ID, {'port_id': port_id}
+            return _PORT_WITH_IPS, {'port_id': port_id}
         if device_id is not None and port_id is None:
             return _PORTS_BY_DEVICE, {'device_id': device_id}
     query = _PORTS
