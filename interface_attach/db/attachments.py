@@ -50,6 +50,7 @@ _REMOVE = sa.delete(_attachments).where(
     _col.port_id == sa.bindparam('port_id'),
     _col.owner == sa.bindparam('owner'))
 _DELETE_ATTACHED = sa.delete(_attachments).where(_ATTACHED_TO_SERVER)
+_DELETE_ATTACHED_RETURNING = _DELETE_ATTACHED.returning(*_attachments.c)
 _LIST_FOR_SERVER = sa.select(_attachments).where(
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached').order_by(_col.created_at)
@@ -173,12 +174,19 @@ class AttachmentStore:
         :returns: the row as it was.
         :raises PortNotAttached: not attached (or another detach runs).
         """
+        params = {'port_id': port_id, 'server_id': server_id}
         with self._db.writer() as conn:
-            row = conn.execute(_GET, {'port_id': port_id,
-                                      'server_id': server_id}).first()
-            # The delete decides between two detaches racing after the read.
-            if row is None or conn.execute(_DELETE_ATTACHED, {
-                    'port_id': port_id, 'server_id': server_id}).rowcount != 1:
+            if conn.dialect.delete_returning:
+                # One statement (SQLite, PostgreSQL, MariaDB; not MySQL).
+                row = conn.execute(_DELETE_ATTACHED_RETURNING, params).first()
+            else:
+                row = conn.execute(_GET, params).first()
+                # The delete decides between two detaches racing after the
+                # read.
+                if row is not None and conn.execute(
+                        _DELETE_ATTACHED, params).rowcount != 1:
+                    row = None
+            if row is None:
                 raise exception.PortNotAttached(server_id=server_id,
                                                 port_id=port_id)
         return row
