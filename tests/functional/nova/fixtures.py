@@ -936,6 +936,10 @@ class SharedCloud:
         self.users = 0
 
     def acquire(self):
+        """The cloud; SkipTest, with the reason, where a piece is missing."""
+        skip_unless_available()
+        if self.kwargs.get('keystone'):
+            keystone_fixtures.skip_unless_available()
         if self.cloud is None:
             cloud = NovaCloud(**self.kwargs)
             cloud.setUp()

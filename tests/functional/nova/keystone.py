@@ -15,6 +15,7 @@ fernet, gunicorn on 127.0.0.1) and, once the cloud's services have ports,
   and identity in both, so that a client picks its nova-api by region.
 """
 
+import unittest
 import uuid
 
 import fixtures
@@ -39,6 +40,15 @@ USERS = {
 #: The cloud's token names (``NovaCloud.tokens``) -> users.
 CALLERS = {'admin_a': 'alpha-admin', 'member_a': 'alpha-member',
            'reader_a': 'alpha-reader', 'member_b': 'beta-member'}
+
+
+def skip_unless_available():
+    """Raise SkipTest naming the pip packages Keystone mode lacks."""
+    missing = peer_fixtures.missing_packages()
+    if missing:
+        raise unittest.SkipTest('the Nova tier with Keystone needs these pip '
+                                'packages, not installed: %s'
+                                % ', '.join(missing))
 
 
 class CloudKeystone(fixtures.Fixture):
