@@ -57,8 +57,10 @@ class CloudKeystone(fixtures.Fixture):
     def __init__(self):
         super().__init__()
         self.password = uuid.uuid4().hex
+        # One worker: tempest's two runs create and delete users and
+        # projects at once.
         self.keystone = peer_fixtures.Keystone(neutron_fixtures.free_port(),
-                                               self.password)
+                                               self.password, workers=1)
         self.auth_url = self.keystone.auth_url
         self.projects = {}
         self._sessions = {}

@@ -251,10 +251,16 @@ def _no_control_socket():
 
 
 class Keystone(fixtures.Fixture):
-    """A Keystone on 127.0.0.1:``port``, bootstrapped, empty but for admin."""
+    """A Keystone on 127.0.0.1:``port``, bootstrapped, empty but for admin.
 
-    def __init__(self, port, password):
+    ``workers``: gunicorn's. Two workers writing one SQLite file at once
+    answered 500 to some of tempest's deletes of users and projects (two
+    tempest runs, dynamic credentials): one worker for such clients.
+    """
+
+    def __init__(self, port, password, workers=2):
         super().__init__()
+        self.workers = workers
         self.port = port
         self.password = password
         self.url = 'http://%s:%d' % (HOST, port)
@@ -291,7 +297,7 @@ class Keystone(fixtures.Fixture):
         self.process = Process(
             'keystone (gunicorn)',
             [sys.executable, '-m', 'gunicorn', '--bind',
-             '%s:%d' % (HOST, self.port), '--workers', '2',
+             '%s:%d' % (HOST, self.port), '--workers', str(self.workers),
              # Loaded once, before the workers fork (it opens no database
              # connection while it initializes), and before it listens.
              '--preload', '--graceful-timeout', '5', '--timeout', '60',
