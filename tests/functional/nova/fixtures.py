@@ -418,8 +418,10 @@ class NovaCloud(fixtures.Fixture):
         # Neutron's migrations, Placement's and Nova's (and Keystone's
         # set-up) run side by side.
         self._t0 = started
-        for api in self.APIS:
-            self.ports[api] = neutron_fixtures.free_port()
+        if self.keystone:
+            # The catalog names nova-api's ports before they start.
+            for api in self.APIS:
+                self.ports[api] = neutron_fixtures.free_port()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             neutron = pool.submit(self._start_neutron)
             placement = pool.submit(self._migrate_placement)
@@ -681,7 +683,8 @@ class NovaCloud(fixtures.Fixture):
              env=dict(os.environ, PYTHONPATH=REPO))
 
     def _start_api(self, api):
-        port = self.ports[api]
+        port = self.ports.get(api) or neutron_fixtures.free_port()
+        self.ports[api] = port
         paste = os.path.join(self.dir, 'api-paste-%s.ini' % api)
         with open(paste, 'w') as f:
             f.write(edit_paste(
