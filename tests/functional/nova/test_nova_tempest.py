@@ -90,7 +90,8 @@ class NovaTempestTest(testtools.TestCase):
         cls.cloud = nova_fixtures.KEYSTONE_CLOUD.acquire()
         cls.addClassCleanup(nova_fixtures.KEYSTONE_CLOUD.release)
         cls.public = cls.external_network()
-        # Both runs at once: each takes most of a minute, waiting on Nova.
+        # Both runs at once: each spends most of its 2.5 minutes waiting
+        # on Nova and Neutron.
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             runs = {api: pool.submit(cls.run_tempest, api)
                     for api in cls.cloud.APIS}
