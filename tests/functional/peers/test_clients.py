@@ -6,6 +6,10 @@ the ``openstack`` command, with ``OS_*`` variables naming the test
 Keystone. Each test works on its own server and network of project alpha
 and checks, besides what the client returns, the port bindings in the
 server's store.
+
+The flows (the ``*Flows`` classes, over ``ClientFlows``' arrangements) are
+the same for any server of os-interface: ``tests/functional/nova/
+test_nova_clients.py`` runs them through nova-api, on Nova's servers.
 """
 
 import json
