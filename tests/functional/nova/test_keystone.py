@@ -160,8 +160,8 @@ class NovaKeystoneTest(testtools.TestCase):
     def test_a_port_nova_created_is_deleted_at_detach(self):
         """Neutron 29 deletes a compute port for Nova's service token only.
 
-        Without ``send_service_user_token`` the detach fails in
-        nova-compute ("rule:delete_port is disallowed by policy").
+        The member's token alone is refused; Nova sends its service token
+        with it (``send_service_user_token``).
         """
         cloud = self.cloud
         server_id = self.servers['filtered']
@@ -172,6 +172,12 @@ class NovaKeystoneTest(testtools.TestCase):
         self.assertEqual(200, status, body)
         port_id = body['interfaceAttachment']['port_id']
         self.assertEqual(server_id, cloud.get_port(port_id)['device_id'])
+        # The member's own token may not delete a compute port.
+        status, body = cloud.neutron.request(
+            'DELETE', '/v2.0/ports/%s' % port_id,
+            headers={'X-Auth-Token': cloud.member_a})
+        self.assertEqual(403, status, body)
+        self.assertIsNotNone(cloud.get_port(port_id))
         status, _, _ = cloud.request(
             'filtered', 'DELETE', '/v2.1/servers/%s/os-interface/%s'
             % (server_id, port_id), token=cloud.member_a)
