@@ -11,6 +11,7 @@ import netaddr
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from interface_attach.db import engine
 from interface_attach.db import networks
 from interface_attach.db import tables
 from interface_attach import recovery
@@ -26,6 +27,11 @@ _OPERATION = {'attaching': 'attach', 'detaching': 'detach'}
 
 def check(database, allow_duplicate_networks, stale_after):
     """All violations, as readable lines; an empty list when consistent."""
+    return engine.once_more_if_stale(_check, database,
+                                     allow_duplicate_networks, stale_after)
+
+
+def _check(database, allow_duplicate_networks, stale_after):
     with database.reader() as conn:
         problems = []
         for rule in (_ports_of_missing_servers, _attachments_of_missing,

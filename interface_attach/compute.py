@@ -124,7 +124,7 @@ class ComputeService:
         return self._attach_in_steps(server, port, network, port_id,
                                      network_id, fixed_ip, tag, known)
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def _attach_at_once(self, server, port, network, port_id, network_id,
                         fixed_ip, tag):
         """The attachment and the port in one transaction.
@@ -232,7 +232,7 @@ class ComputeService:
                   'outcome': 'deleted' if attachment.port_created
                   else 'unbound'})
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def _detach_at_once(self, server, port_id):
         """The attachment removed and the port released in one transaction.
 

@@ -11,6 +11,7 @@ import sys
 import time
 
 import fixtures
+from testtools import content
 
 
 def free_port():
@@ -80,6 +81,9 @@ class ApiProcess(fixtures.Fixture):
                 stdout=output, stderr=subprocess.STDOUT,
                 env=dict(os.environ, **self.env))
         self.addCleanup(self._kill)
+        self._output_tail = None
+        self.addDetail('interface-attach-api output', content.Content(
+            content.UTF8_TEXT, lambda: [self._output_tail or self._tail()]))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -113,7 +117,14 @@ class ApiProcess(fixtures.Fixture):
                 return pids
             time.sleep(0.1)
 
+    def _tail(self, size=8000):
+        with open(self.output, 'rb') as f:
+            f.seek(max(0, os.path.getsize(self.output) - size))
+            return f.read()
+
     def _kill(self):
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        # Kept for the test's report: the file goes with its directory.
+        self._output_tail = self._tail()

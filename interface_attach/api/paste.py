@@ -34,7 +34,7 @@ class Services:
     """What the handlers use.
 
     The compute service, the policy, the highest microversion served on
-    /v2.1, and how a GET's reads are grouped.
+    /v2.1, and how a GET's reads are grouped (``read``).
     """
 
     def __init__(self, conf):
@@ -57,6 +57,17 @@ class Services:
             self.policy = policy.Policy(conf)
             self.max_version = microversion.MAX_VERSION
             self.read_snapshot = self.database.snapshot
+
+    def read(self, handler, *args, **kwargs):
+        """A GET's handler, its reads in one snapshot.
+
+        Run once more if that snapshot met a dead pooled connection: a
+        GET writes nothing, so it may always run again.
+        """
+        def in_snapshot():
+            with self.read_snapshot():
+                return handler(self, *args, **kwargs)
+        return engine.once_more_if_stale(in_snapshot)
 
 
 def load_conf(global_conf, local_conf):

@@ -161,6 +161,5 @@ class Router:
         args = {k: v for k, v in match.items() if k not in self._ROUTE_KEYS}
         call = Call(req, context, surface, version)
         if req.method == 'GET':
-            with self.services.read_snapshot():
-                return handler(self.services, call, **args)
+            return self.services.read(handler, call, **args)
         return handler(self.services, call, **args)

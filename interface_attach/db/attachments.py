@@ -50,6 +50,7 @@ _REMOVE = sa.delete(_attachments).where(
     _col.port_id == sa.bindparam('port_id'),
     _col.owner == sa.bindparam('owner'))
 _DELETE_ATTACHED = sa.delete(_attachments).where(_ATTACHED_TO_SERVER)
+_DELETE_ATTACHED_RETURNING = _DELETE_ATTACHED.returning(*_attachments.c)
 _LIST_FOR_SERVER = sa.select(_attachments).where(
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached').order_by(_col.created_at)
@@ -67,7 +68,7 @@ class AttachmentStore:
         self._db = database
         self._allow_duplicate_networks = allow_duplicate_networks
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def reserve(self, server_id, port_id, network_id, port_created, owner,
                 tag=None):
         """Record an attach about to happen; the constraints settle races.
@@ -79,7 +80,7 @@ class AttachmentStore:
         self._insert(server_id, port_id, network_id, port_created, tag,
                      state='attaching', owner=owner)
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def add(self, server_id, port_id, network_id, port_created, tag=None):
         """Record an attach done in the caller's transaction: 'attached'.
 
@@ -120,7 +121,7 @@ class AttachmentStore:
         """
         self._update_owned(port_id, owner, {'port_id': new_port_id})
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def _update_owned(self, port_id, owner, values):
         values = dict(values, updated_at=timeutils.utcnow(),
                       b_port_id=port_id, b_owner=owner)
@@ -129,6 +130,7 @@ class AttachmentStore:
         if result.rowcount != 1:
             raise exception.OperationTakenOver(port_id=port_id)
 
+    @engine.retried
     def get(self, server_id, port_id):
         """The attachment of ``port_id`` to ``server_id``.
 
@@ -142,7 +144,7 @@ class AttachmentStore:
                                             port_id=port_id)
         return row
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def start_detach(self, server_id, port_id, owner):
         """Move an attachment to 'detaching'; only one detach can win.
 
@@ -159,36 +161,44 @@ class AttachmentStore:
                                                 port_id=port_id)
             return conn.execute(_BY_PORT, {'port_id': port_id}).one()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def remove(self, port_id, owner):
         """Delete the row, if ``owner`` still owns it."""
         with self._db.writer() as conn:
             conn.execute(_REMOVE, {'port_id': port_id, 'owner': owner})
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def remove_attached(self, server_id, port_id):
         """Delete the attachment of a detach done in the caller's transaction.
 
         :returns: the row as it was.
         :raises PortNotAttached: not attached (or another detach runs).
         """
+        params = {'port_id': port_id, 'server_id': server_id}
         with self._db.writer() as conn:
-            row = conn.execute(_GET, {'port_id': port_id,
-                                      'server_id': server_id}).first()
-            # The delete decides between two detaches racing after the read.
-            if row is None or conn.execute(_DELETE_ATTACHED, {
-                    'port_id': port_id, 'server_id': server_id}).rowcount != 1:
+            if conn.dialect.delete_returning:
+                # One statement (SQLite, PostgreSQL, MariaDB; not MySQL).
+                row = conn.execute(_DELETE_ATTACHED_RETURNING, params).first()
+            else:
+                row = conn.execute(_GET, params).first()
+                # The delete decides between two detaches racing after the
+                # read.
+                if row is not None and conn.execute(
+                        _DELETE_ATTACHED, params).rowcount != 1:
+                    row = None
+            if row is None:
                 raise exception.PortNotAttached(server_id=server_id,
                                                 port_id=port_id)
         return row
 
+    @engine.retried
     def in_flight(self):
         """Rows of attaches and detaches that have not finished."""
         with self._db.reader() as conn:
             return conn.execute(sa.select(_attachments).where(
                 _col.state.in_(IN_FLIGHT))).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def take_over(self, row, owner):
         """Become the owner of an in-flight row; False if someone else did.
 
@@ -201,6 +211,7 @@ class AttachmentStore:
                 b_port_id=row.port_id, b_owner=row.owner))
         return result.rowcount == 1
 
+    @engine.retried
     def list_for_server(self, server_id):
         """The confirmed attachments of a server, oldest first."""
         with self._db.reader() as conn:

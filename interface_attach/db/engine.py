@@ -32,12 +32,14 @@ _retried = oslo_db_api.wrap_db_retry(
     retry_on_deadlock=True)
 
 
-def retry_on_deadlock(method):
+def retried(method):
     """Run a method of an object with a ``_db`` again on a deadlock.
 
-    Not when it runs inside a writer transaction that is already open: the
-    deadlock aborted all of that transaction, so only the method that
-    opened it can run again, and it is the one retried.
+    And once more, at once, when a pooled connection was found dead (see
+    :func:`once_more_if_stale`). Not when it runs inside a transaction that
+    is already open: a deadlock aborted all of that transaction, and a
+    dead connection lost it, so only the code that opened it can run
+    again, and it is the one retried.
 
     :raises ServiceUnavailable: still a deadlock after the last retry. The
         database is too contended just now, not broken, and nothing of the
@@ -47,14 +49,37 @@ def retry_on_deadlock(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        if self._db.writing():
+        if self._db.in_transaction():
             return method(self, *args, **kwargs)
         try:
-            return retried(self, *args, **kwargs)
+            return once_more_if_stale(retried, self, *args, **kwargs)
         except db_exc.DBDeadlock:
             raise exception.ServiceUnavailable(service='database',
                                                retry_after=RETRY_AFTER)
     return wrapper
+
+
+def once_more_if_stale(call, *args, **kwargs):
+    """``call``, and once more if it met a dead pooled connection.
+
+    The pool is not pinged on checkout (a round trip on every
+    transaction): after a database restart or failover the first
+    statement on each connection opened before fails instead. That
+    transaction wrote nothing, and the pool is then refilled with new
+    connections, so running the call again is safe and is what the ping
+    did. A database still down fails the new connection: a 503.
+    """
+    try:
+        return call(*args, **kwargs)
+    except StaleConnection:
+        return call(*args, **kwargs)
+
+
+class StaleConnection(exception.ServiceUnavailable):
+    """The connection was lost under a statement before COMMIT.
+
+    The database rolled the transaction back: nothing of it was kept.
+    """
 
 
 class Database:
@@ -82,24 +107,7 @@ class Database:
                 # is removed meanwhile.
                 connection = 'sqlite:///file:%s?mode=rw&uri=true' % (
                     urllib.parse.quote(self._file.path))
-        self.engine = engines.create_engine(
-            _with_mysql_charset(connection),
-            connection_parameters=_connection_parameters(database_conf),
-            mysql_sql_mode=database_conf.mysql_sql_mode,
-            # Galera: wait for what other nodes committed before a read
-            # (1), so a client reads its writes whichever node it reaches.
-            mysql_wsrep_sync_wait=database_conf.mysql_wsrep_sync_wait,
-            connection_recycle_time=database_conf.connection_recycle_time,
-            max_pool_size=database_conf.max_pool_size,
-            max_overflow=database_conf.max_overflow,
-            pool_timeout=database_conf.pool_timeout,
-            max_retries=database_conf.max_retries,
-            retry_interval=database_conf.retry_interval,
-            connection_debug=database_conf.connection_debug,
-            sqlite_fk=True,
-            # oslo.db yields to eventlet on every checkin; we run no
-            # eventlet, and the sleep(0) was a tenth of a request.
-            thread_checkin=False)
+        self.engine = _create_engine(connection, database_conf)
         self._sqlite = self.engine.dialect.name == 'sqlite'
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
         self._writer = contextvars.ContextVar('writer', default=None)
@@ -113,18 +121,32 @@ class Database:
             self._writers = WriterQueue(
                 self._file.path + '-writer',
                 database_conf.sqlite_lock_timeout)
+        # SQLite's reads are transactions: one snapshot, consistent. On
+        # PostgreSQL and MariaDB (READ COMMITTED) every statement of a
+        # transaction reads what is committed when it runs, as it would
+        # alone: there, reads run in autocommit, without the round trips
+        # of their BEGIN and COMMIT.
+        self._reads = self.engine
+        if not self._sqlite:
+            # Its first connection was the writers' engine's to test.
+            self._reads = _create_engine(
+                connection, database_conf, max_retries=0,
+                isolation_level='AUTOCOMMIT', skip_autocommit_rollback=True)
         if self.engine.dialect.name == 'mysql':
-            _configure_mysql(self.engine, _handshake_timeout(
-                sa.engine.make_url(database_conf.connection),
-                database_conf.connection_parameters or ''),
-                database_conf.statement_timeout or None)
-            # oslo.db's first connection, pooled, predates the listener.
-            self.engine.dispose()
+            for each in (self.engine, self._reads):
+                _configure_mysql(each, _handshake_timeout(
+                    sa.engine.make_url(database_conf.connection),
+                    database_conf.connection_parameters or ''),
+                    database_conf.statement_timeout or None)
+                # oslo.db's first connection, pooled, predates the
+                # listener.
+                each.dispose()
         if (self.engine.dialect.name == 'postgresql'
                 and self.engine.dialect.driver == 'psycopg'
                 and database_conf.statement_timeout):
-            _configure_psycopg(self.engine, database_conf.statement_timeout)
-            self.engine.dispose()
+            for each in (self.engine, self._reads):
+                _configure_psycopg(each, database_conf.statement_timeout)
+                each.dispose()
 
     @contextlib.contextmanager
     def reader(self):
@@ -133,15 +155,21 @@ class Database:
         if shared is not None:
             yield shared
             return
-        with _given_up_is_503(), self._transaction('BEGIN') as conn:
+        if self._sqlite:
+            with _given_up_is_503(), self._transaction('BEGIN') as conn:
+                yield conn
+            return
+        with _given_up_is_503(), _unavailable_is_503(), (
+                self._reads.connect()) as conn, _lost_is_stale():
             yield conn
 
     @contextlib.contextmanager
     def snapshot(self):
-        """One read transaction for every read inside.
+        """One connection for every read inside.
 
-        A GET's reads are then consistent with each other, and cost one
-        transaction instead of three.
+        On SQLite, one read transaction: a GET's reads are consistent with
+        each other, and cost one transaction instead of three. Elsewhere
+        each statement reads what is committed (see ``_reads``).
         """
         with self.reader() as conn:
             token = self._snapshot.set(conn)
@@ -180,6 +208,10 @@ class Database:
         """Whether a writer transaction is open in this context."""
         return self._writer.get() is not None
 
+    def in_transaction(self):
+        """Whether a writer or a snapshot is open in this context."""
+        return self.writing() or self._snapshot.get() is not None
+
     @contextlib.contextmanager
     def _transaction(self, sqlite_begin):
         if self._file is not None:
@@ -194,7 +226,8 @@ class Database:
                 conn.connection.dbapi_connection.execute(sqlite_begin)
             conn.begin()
             try:
-                yield conn
+                with _lost_is_stale():
+                    yield conn
                 if self._file is not None and sqlite_begin != 'BEGIN':
                     # Removed meanwhile: commit nothing into the unlinked
                     # file, where no one would ever read it.
@@ -206,8 +239,93 @@ class Database:
 
     def dispose(self):
         self.engine.dispose()
+        self._reads.dispose()
         if self._file is not None:
             self._file.close()
+
+
+def _create_engine(connection, database_conf, max_retries=None,
+                   **engine_args):
+    """oslo.db's engine, with no ping on checkout (see once_more_if_stale).
+
+    ``max_retries``: of its first connection, by default the option's (0:
+    none is made). ``engine_args``: SQLAlchemy's, on top of oslo.db's.
+    """
+    def without_ping(url, **args):
+        args.update(engine_args, pool_pre_ping=False)
+        if url.get_driver_name() == 'pymysql':
+            # PyMySQL sends ROLLBACK even with no transaction open: a
+            # round trip each time the pool takes a connection back.
+            args.setdefault('pool_reset_on_return', None)
+        engine = sa.create_engine(url, **args)
+        if url.get_driver_name() == 'pymysql':
+            sa.event.listen(engine, 'reset', _pymysql_reset())
+        return engine, engine
+
+    return engines.create_engine(
+        _with_mysql_charset(connection),
+        connection_parameters=_connection_parameters(database_conf),
+        mysql_sql_mode=database_conf.mysql_sql_mode,
+        # Galera: wait for what other nodes committed before a read (1),
+        # so a client reads its writes whichever node it reaches.
+        mysql_wsrep_sync_wait=database_conf.mysql_wsrep_sync_wait,
+        connection_recycle_time=database_conf.connection_recycle_time,
+        max_pool_size=database_conf.max_pool_size,
+        max_overflow=database_conf.max_overflow,
+        pool_timeout=database_conf.pool_timeout,
+        max_retries=(database_conf.max_retries if max_retries is None
+                     else max_retries),
+        retry_interval=database_conf.retry_interval,
+        connection_debug=database_conf.connection_debug,
+        sqlite_fk=True,
+        # oslo.db yields to eventlet on every checkin; we run no
+        # eventlet, and the sleep(0) was a tenth of a request.
+        thread_checkin=False,
+        _engine_target=without_ping)
+
+
+def _pymysql_reset():
+    """The pool's reset for PyMySQL: a ROLLBACK only if one is open.
+
+    The server's last answer says whether a transaction is open; a
+    connection given back after its COMMIT or ROLLBACK has none.
+    """
+    from pymysql.constants import SERVER_STATUS  # PyMySQL is optional.
+
+    def reset(dbapi_connection, connection_record, reset_state):
+        if dbapi_connection.server_status & (
+                SERVER_STATUS.SERVER_STATUS_IN_TRANS):
+            dbapi_connection.rollback()
+    return reset
+
+
+@contextlib.contextmanager
+def _lost_is_stale():
+    """A connection lost under a statement: :class:`StaleConnection`.
+
+    Not at COMMIT (outside this block), where the write may have landed.
+    """
+    try:
+        yield
+    except (db_exc.DBError, sa.exc.DBAPIError) as e:
+        # A statement the server left unanswered for the statement
+        # timeout is no stale connection: running it again would wait as
+        # long again.
+        if not _unreachable(e) or _unanswered(e):
+            raise
+        raise StaleConnection(service='database',
+                              retry_after=RETRY_AFTER) from e
+
+
+def _unanswered(error):
+    """The connection was closed for [database] statement_timeout.
+
+    PyMySQL's read timeout, or psycopg's bounded wait (see
+    :func:`_configure_psycopg`).
+    """
+    inner = getattr(error, 'inner_exception', error)
+    text = str(getattr(inner, 'orig', inner))
+    return 'timed out' in text or _NO_ANSWER in text
 
 
 @contextlib.contextmanager
@@ -255,8 +373,8 @@ def _unavailable_is_503():
     """An unreachable database, or one silent too long, is a 503, not a 500.
 
     Silent too long: no answer within [database] statement_timeout.
-    oslo.db pings pooled connections on checkout, so once the database is
-    back the next transaction reconnects: no restart is needed.
+    Once it is back the pool's new connections reach it (see
+    once_more_if_stale): no restart is needed.
     """
     try:
         yield
@@ -516,6 +634,9 @@ def _configure_mysql(engine, handshake_timeout, statement_timeout):
                            'READ COMMITTED')
 
 
+_NO_ANSWER = 'no answer from the database server'
+
+
 def _configure_psycopg(engine, statement_timeout):
     """Bound every wait for a PostgreSQL server's answer, client side.
 
@@ -548,8 +669,7 @@ def _configure_psycopg(engine, statement_timeout):
                 # connection to SQLAlchemy (a 503, and a new one next).
                 self.close()
                 raise psycopg.OperationalError(
-                    'no answer from the database server in %g s' % bound
-                ) from e
+                    '%s in %g s' % (_NO_ANSWER, bound)) from e
 
     @sa.event.listens_for(engine, 'do_connect')
     def _bounded(dialect, connection_record, cargs, cparams):

@@ -9,6 +9,7 @@ are serialised on the network's row, so overlapping subnets cannot both
 be created.
 """
 
+import collections
 import random
 
 import netaddr
@@ -31,15 +32,18 @@ _ips = tables.ip_allocations
 # "b_" ones select the row.
 _GET_NETWORK = sa.select(_networks).where(
     _networks.c.id == sa.bindparam('network_id'))
-_PORTS = sa.select(_ports).order_by(_ports.c.created_at, _ports.c.id)
-_PORT_BY_ID = _PORTS.where(_ports.c.id == sa.bindparam('port_id'))
+_PORT_BY_ID = sa.select(_ports.c.id).where(
+    _ports.c.id == sa.bindparam('port_id'))
+# Ports with their fixed IPs: a row per address (one with no address for a
+# port without), the addresses in their subnets' order.
+_PORTS = (
+    sa.select(_ports, _ips.c.subnet_id, _ips.c.ip_address)
+    .select_from(_ports.outerjoin(_ips).outerjoin(_subnets))
+    .order_by(_ports.c.created_at, _ports.c.id, _subnets.c.ip_version,
+              _subnets.c.created_at))
+_PORT_WITH_IPS = _PORTS.where(_ports.c.id == sa.bindparam('port_id'))
 _PORTS_BY_DEVICE = _PORTS.where(
     _ports.c.device_id == sa.bindparam('device_id'))
-_IPS_OF_PORTS = (
-    sa.select(_ips.c.port_id, _ips.c.subnet_id, _ips.c.ip_address)
-    .select_from(_ips.join(_subnets))
-    .where(_ips.c.port_id.in_(sa.bindparam('port_ids', expanding=True)))
-    .order_by(_subnets.c.ip_version, _subnets.c.created_at))
 _SUBNETS_OF_NETWORK = sa.select(_subnets).where(
     _subnets.c.network_id == sa.bindparam('network_id')).order_by(
         _subnets.c.ip_version, _subnets.c.created_at, _subnets.c.id)
@@ -122,7 +126,7 @@ class NetworkStore:
 
     # Networks
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create_network(self, project_id, name, shared=False,
                        network_id=None):
         values = dict(id=network_id or uuidutils.generate_uuid(),
@@ -132,6 +136,7 @@ class NetworkStore:
             conn.execute(sa.insert(_networks).values(**values))
         return self.get_network(values['id'])
 
+    @engine.retried
     def get_network(self, network_id):
         with self._db.reader() as conn:
             row = conn.execute(_GET_NETWORK,
@@ -140,6 +145,7 @@ class NetworkStore:
             raise exception.NetworkNotFound(network_id=network_id)
         return row
 
+    @engine.retried
     def list_networks(self, project_id=None, include_shared=False):
         """Networks of ``project_id`` (plus shared ones if asked), or all."""
         query = sa.select(_networks).order_by(_networks.c.created_at,
@@ -152,7 +158,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete_network(self, network_id):
         with self._db.writer() as conn:
             for table in (_subnets, _ports):
@@ -166,7 +172,7 @@ class NetworkStore:
 
     # Subnets
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create_subnet(self, network_id, cidr, gateway_ip=None,
                       subnet_id=None):
         """Add a subnet; the gateway defaults to the first host address.
@@ -213,6 +219,7 @@ class NetworkStore:
             conn.execute(sa.insert(_subnets).values(**values))
         return self.get_subnet(values['id'])
 
+    @engine.retried
     def get_subnet(self, subnet_id):
         with self._db.reader() as conn:
             row = conn.execute(sa.select(_subnets).where(
@@ -221,6 +228,7 @@ class NetworkStore:
             raise exception.SubnetNotFound(subnet_id=subnet_id)
         return row
 
+    @engine.retried
     def list_subnets(self, network_id=None):
         query = sa.select(_subnets).order_by(_subnets.c.created_at,
                                              _subnets.c.id)
@@ -229,7 +237,7 @@ class NetworkStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete_subnet(self, subnet_id):
         with self._db.writer() as conn:
             if conn.execute(sa.select(_ips.c.port_id).where(
@@ -242,7 +250,7 @@ class NetworkStore:
 
     # Ports
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create_port(self, project_id, network_id, fixed_ip=None,
                     port_id=None, device_id='', device_owner='',
                     status='DOWN'):
@@ -263,17 +271,23 @@ class NetworkStore:
                 # Inside an attach's transaction, a lost race undoes this
                 # attempt only.
                 with self._db.writer(savepoint=True) as conn:
-                    self._insert_port(conn, port_id, project_id, network_id,
-                                      fixed_ip, device_id, device_owner,
-                                      status)
-                    return _ports_with_ips(conn, _PORT_BY_ID,
-                                           {'port_id': port_id})[0]
+                    return self._insert_port(
+                        conn, port_id, project_id, network_id, fixed_ip,
+                        device_id, device_owner, status)
             except db_exc.DBDuplicateEntry as e:
+                # Back ends name a primary key violation differently, so
+                # it cannot be told from an address collision: looked up.
+                with self._db.writer() as conn:
+                    if conn.execute(_PORT_BY_ID, {'port_id': port_id}).first():
+                        raise exception.PortExists(port_id=port_id)
                 # Another worker took the MAC or the address we picked
                 # between our read and our insert: pick again.
                 if fixed_ip is not None and 'mac_address' not in (
                         e.columns or []):
                     raise exception.FixedIpAlreadyInUse(address=fixed_ip)
+            except db_exc.DBReferenceError:
+                # Deleted since the caller looked it up.
+                raise exception.NetworkNotFound(network_id=network_id)
         # Every pick lost its race: the subnet is that contended, not full
         # (a full one raised NoMoreFixedIps above). The whole transaction
         # runs again after a pause, as on a deadlock; a 503 if it never
@@ -282,15 +296,12 @@ class NetworkStore:
 
     def _insert_port(self, conn, port_id, project_id, network_id, fixed_ip,
                      device_id, device_owner, status):
-        if conn.execute(_GET_NETWORK,
-                        {'network_id': network_id}).first() is None:
-            raise exception.NetworkNotFound(network_id=network_id)
-        if conn.execute(_PORT_BY_ID, {'port_id': port_id}).first():
-            # Checked first: back ends name a primary key violation
-            # differently, so it cannot be told from an address collision.
-            raise exception.PortExists(port_id=port_id)
+        """(the port as inserted, its fixed IPs): nothing read back."""
         subnets = conn.execute(_SUBNETS_OF_NETWORK,
                                {'network_id': network_id}).all()
+        if not subnets and conn.execute(
+                _GET_NETWORK, {'network_id': network_id}).first() is None:
+            raise exception.NetworkNotFound(network_id=network_id)
         if fixed_ip is not None:
             addresses = [self._requested_address(conn, subnets, network_id,
                                                  fixed_ip)]
@@ -299,15 +310,18 @@ class NetworkStore:
                 self._address_of_version(conn, subnets, version, network_id)
                 for version in sorted({subnet.ip_version
                                        for subnet in subnets})]
-        conn.execute(_INSERT_PORT, dict(
+        port = _PortRow(
             id=port_id, project_id=project_id, network_id=network_id,
             mac_address=generate_mac(), device_id=device_id,
             device_owner=device_owner, status=status,
-            created_at=timeutils.utcnow()))
+            created_at=timeutils.utcnow(), updated_at=None)
+        conn.execute(_INSERT_PORT, port._asdict())
         for subnet_id, address in addresses:
             conn.execute(_INSERT_IP, dict(
                 subnet_id=subnet_id, ip_address=address, port_id=port_id,
                 address_key=address_key(address), network_guard=network_id))
+        return port, [dict(subnet_id=subnet_id, ip_address=address)
+                      for subnet_id, address in addresses]
 
     @staticmethod
     def _requested_address(conn, subnets, network_id, fixed_ip):
@@ -406,14 +420,15 @@ class NetworkStore:
             raise exception.PortNotFound(port_id=port_id)
         return ports[0]
 
+    @engine.retried
     def list_ports_with_ips(self, port_id=None, device_id=None,
                             network_id=None):
-        """[(port row, fixed IPs)] in two queries, however many ports."""
+        """[(port row, fixed IPs)] in one query, however many ports."""
         query, params = _ports_query(port_id, device_id, network_id)
         with self._db.reader() as conn:
             return _ports_with_ips(conn, query, params)
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def claim_port(self, port_id, device_id, device_owner, status):
         """Bind a free port: one compare-and-swap on ``device_id``.
 
@@ -427,9 +442,10 @@ class NetworkStore:
                 b_port_id=port_id, b_device_id=''))
             if result.rowcount != 1:
                 self._raise_missing_or_in_use(conn, port_id)
-            return _ports_with_ips(conn, _PORT_BY_ID, {'port_id': port_id})[0]
+            return _ports_with_ips(conn, _PORT_WITH_IPS,
+                                   {'port_id': port_id})[0]
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def release_port(self, port_id, device_id):
         """Unbind a port if, and only if, ``device_id`` holds it."""
         with self._db.writer() as conn:
@@ -438,7 +454,7 @@ class NetworkStore:
                 updated_at=timeutils.utcnow(), b_port_id=port_id,
                 b_device_id=device_id))
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def set_device_status(self, device_id, status):
         with self._db.writer() as conn:
             conn.execute(sa.update(_ports)
@@ -446,7 +462,7 @@ class NetworkStore:
                          .values(status=status,
                                  updated_at=timeutils.utcnow()))
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete_port(self, port_id, bound_ok=False):
         """Delete a port and free its addresses.
 
@@ -463,8 +479,7 @@ class NetworkStore:
 
     @staticmethod
     def _raise_missing_or_in_use(conn, port_id):
-        exists = conn.execute(sa.select(_ports.c.id).where(
-            _ports.c.id == port_id)).first()
+        exists = conn.execute(_PORT_BY_ID, {'port_id': port_id}).first()
         if exists is None:
             raise exception.PortNotFound(port_id=port_id)
         raise exception.PortInUse(port_id=port_id)
@@ -477,17 +492,29 @@ def _random_address(window, net):
     return str(netaddr.IPAddress(random.choice(window), net.version))
 
 
+class _PortRow(collections.namedtuple(
+        '_PortRow', [column.name for column in _ports.columns])):
+    """A port row, as read or as inserted."""
+
+    __slots__ = ()
+
+    @property
+    def _mapping(self):
+        return self._asdict()
+
+
 def _ports_with_ips(conn, query, params):
-    """[(port row, fixed IPs)] of a ports query, in two statements."""
-    rows = conn.execute(query, params).all()
-    if not rows:
-        return []
-    by_port = {row.id: [] for row in rows}
-    for ip in conn.execute(_IPS_OF_PORTS,
-                           {'port_ids': list(by_port)}).all():
-        by_port[ip.port_id].append(
-            dict(subnet_id=ip.subnet_id, ip_address=ip.ip_address))
-    return [(row, by_port[row.id]) for row in rows]
+    """[(port row, fixed IPs)] of a query of ``_PORTS``."""
+    width = len(_PortRow._fields)
+    ports = {}
+    for row in conn.execute(query, params):
+        port = ports.get(row.id)
+        if port is None:
+            port = ports[row.id] = (_PortRow(*row[:width]), [])
+        if row.subnet_id is not None:
+            port[1].append(dict(subnet_id=row.subnet_id,
+                                ip_address=row.ip_address))
+    return list(ports.values())
 
 
 def _ports_query(port_id, device_id, network_id):
@@ -498,7 +525,7 @@ def _ports_query(port_id, device_id, network_id):
     """
     if network_id is None:
         if port_id is not None and device_id is None:
-            return _PORT_BY_ID, {'port_id': port_id}
+            return _PORT_WITH_IPS, {'port_id': port_id}
         if device_id is not None and port_id is None:
             return _PORTS_BY_DEVICE, {'device_id': device_id}
     query = _PORTS

@@ -20,6 +20,7 @@ class ServerStore:
     def __init__(self, database):
         self._db = database
 
+    @engine.retried
     def get(self, server_id):
         with self._db.reader() as conn:
             row = conn.execute(_GET, {'server_id': server_id}).first()
@@ -27,6 +28,7 @@ class ServerStore:
             raise exception.ServerNotFound(server_id=server_id)
         return row
 
+    @engine.retried
     def list(self, project_id=None, name=None):
         query = sa.select(_servers).where(_LIVE).order_by(
             _servers.c.created_at, _servers.c.id)
@@ -37,7 +39,7 @@ class ServerStore:
         with self._db.reader() as conn:
             return conn.execute(query).all()
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def create(self, project_id, name, server_id=None, user_id=None,
                vm_state='active', host=None, availability_zone='nova',
                launched=True):
@@ -52,7 +54,7 @@ class ServerStore:
             conn.execute(sa.insert(_servers).values(**values))
         return self.get(values['id'])
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def delete(self, server_id):
         """Soft-delete a server that has no interfaces attached."""
         attachments = tables.interface_attachments
@@ -64,12 +66,12 @@ class ServerStore:
                 raise exception.InUse(resource='Server', id=server_id)
             self._update(conn, server_id, deleted_at=timeutils.utcnow())
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def set_locked(self, server_id, locked):
         with self._db.writer() as conn:
             self._update(conn, server_id, locked=locked)
 
-    @engine.retry_on_deadlock
+    @engine.retried
     def set_state(self, server_id, **states):
         """Set ``vm_state`` and/or ``task_state`` (None clears the task)."""
         values = dict(states)

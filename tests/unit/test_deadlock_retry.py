@@ -1,4 +1,5 @@
-"""A write the database aborts as a deadlock runs again, a few times."""
+"""A write the database aborts runs again: a deadlock a few times, a
+transaction on a dead pooled connection once."""
 
 import fixtures
 from oslo_db import exception as db_exc
@@ -116,6 +117,61 @@ class DeadlockRetryTest(WriteTestCase):
         self.assertEqual([], checker.check(self.database, False, 300))
 
 
+def _dead_connection():
+    """What a pooled connection whose server went away raises at first use.
+
+    The pool pings none on checkout.
+    """
+    return db_exc.DBConnectionError(sa.exc.OperationalError(
+        'SELECT 1', {}, Exception(2006, 'MySQL server has gone away'),
+        connection_invalidated=True))
+
+
+class DeadConnectionTest(WriteTestCase):
+    """After a database restart, the pool's old connections are dead."""
+
+    def _statements_fail(self, times):
+        return self._fail_first(times, _dead_connection,
+                                sa.engine.Connection, 'execute')
+
+    def test_a_write_runs_once_more_on_a_new_connection(self):
+        calls = self._statements_fail(1)
+        self._reserve()
+        self.assertEqual(['port-1'],
+                         [row.port_id for row in self.store.in_flight()])
+        self.assertLess(1, len(calls))
+
+    def test_a_read_runs_once_more(self):
+        server = self.service.servers.create('p1', 'vm')
+        self._statements_fail(1)
+        self.assertEqual(server.id, self.service.servers.get(server.id).id)
+
+    def test_a_gets_reads_run_once_more_in_a_new_snapshot(self):
+        services = paste.Services(self.service.conf)
+        self.addCleanup(services.database.dispose)
+        server = self.service.servers.create('p1', 'vm')
+        snapshots = []
+
+        def handler(services, server_id):
+            snapshots.append(services.database.in_transaction())
+            return services.compute.servers.get(server_id).id
+        self._statements_fail(1)
+        self.assertEqual(server.id, services.read(handler, server.id))
+        self.assertEqual([True, True], snapshots)
+
+    def test_a_second_dead_connection_in_a_row_is_a_503(self):
+        self._statements_fail(2)
+        e = self.assertRaises(exception.ServiceUnavailable, self._reserve)
+        self.assertEqual(engine.RETRY_AFTER, e.retry_after)
+        self.assertEqual([], self.store.in_flight())
+
+    def test_inside_an_open_transaction_only_its_opener_runs_again(self):
+        calls = self._statements_fail(1)
+        with self.database.writer():
+            self.assertRaises(db_exc.DBConnectionError, self._reserve)
+        self.assertEqual(1, len(calls))
+
+
 def _commit_deadlock():
     """A deadlock whose error has no statement.
 
@@ -149,11 +205,14 @@ class ConflictAtCommitTest(WriteTestCase):
         self.assertEqual([], self.store.in_flight())
 
     def test_a_lost_connection_at_commit_is_still_unreachable(self):
+        # It may have committed: running it again could write it twice.
         lost = sa.exc.OperationalError(None, None, Exception(2013, 'Lost'))
-        self.useFixture(fixtures.MockPatchObject(
+        commit = self.useFixture(fixtures.MockPatchObject(
             sa.engine.Connection, 'commit', autospec=True,
-            side_effect=db_exc.DBConnectionError(lost)))
-        self.assertRaises(exception.ServiceUnavailable, self._reserve)
+            side_effect=db_exc.DBConnectionError(lost))).mock
+        e = self.assertRaises(exception.ServiceUnavailable, self._reserve)
+        self.assertNotIsInstance(e, engine.StaleConnection)
+        self.assertEqual(1, commit.call_count)
 
     def test_a_deadlock_in_a_savepoint_whose_rollback_fails_runs_again(self):
         # MariaDB: the deadlock rolled back the whole transaction, so
@@ -168,7 +227,7 @@ class ConflictAtCommitTest(WriteTestCase):
         class Store:
             _db = self.database
 
-            @engine.retry_on_deadlock
+            @engine.retried
             def write(store):
                 with self.database.writer():
                     with self.database.writer(savepoint=True):

@@ -91,6 +91,31 @@ class NetworkStoreTest(base.BaseTestCase):
         self.assertRaises(exception.FixedIpAlreadyInUse, self._port,
                           fixed_ip='2001:0db8:0000::0010')
 
+    def test_the_port_returned_is_the_port_stored(self):
+        # Built from what was inserted, not read back: it must not differ.
+        self.store.create_subnet(self.net.id, '10.1.0.0/24')
+        self.store.create_subnet(self.net.id, '2001:db8::/64')
+        row, fixed_ips = self.store.create_port(
+            PROJECT, self.net.id, device_id='vm-1', device_owner='compute:a',
+            status='ACTIVE')
+        stored, stored_ips = self.store.get_port(row.id)
+        self.assertEqual(dict(stored._mapping), dict(row._mapping))
+        self.assertEqual(stored_ips, fixed_ips)
+
+    def test_a_port_id_in_use_is_refused_and_nothing_is_added(self):
+        row, _ = self._port()
+        e = self.assertRaises(exception.PortExists, self.store.create_port,
+                              PROJECT, self.net.id, port_id=row.id)
+        self.assertIn(row.id, str(e))
+        self.assertEqual([row.id], [port.id for port, _ in
+                                    self.store.list_ports_with_ips()])
+
+    def test_a_port_on_a_missing_network_is_refused(self):
+        for fixed_ip in (None, '10.0.0.5'):
+            self.assertRaises(exception.NetworkNotFound,
+                              self.store.create_port, PROJECT, 'nosuch',
+                              fixed_ip=fixed_ip)
+
     def test_lost_race_inside_a_transaction_undoes_only_that_try(self):
         # An attach creates its port inside its own transaction; losing an
         # address to another worker after the port row was written must
@@ -101,9 +126,10 @@ class NetworkStoreTest(base.BaseTestCase):
 
         def insert_then_lose(conn, *args):
             tries.append(None)
-            real_insert(conn, *args)
+            inserted = real_insert(conn, *args)
             if len(tries) == 1:
                 raise db_exc.DBDuplicateEntry(columns=['ip_address'])
+            return inserted
         self.useFixture(fixtures.MockPatchObject(
             self.store, '_insert_port', side_effect=insert_then_lose))
         with self.database.writer():

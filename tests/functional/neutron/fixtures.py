@@ -98,8 +98,8 @@ class MySQLDatabase(fixtures.Fixture):
 NEUTRON_CONF = """\
 [DEFAULT]
 core_plugin = ml2
-service_plugins =
-auth_strategy = noauth
+service_plugins = {service_plugins}
+auth_strategy = {auth_strategy}
 transport_url = fake://
 api_paste_config = {paste}
 dhcp_agent_notification = false
@@ -134,17 +134,25 @@ ENTRY_POINTS = """\
 class NeutronFixture(fixtures.Fixture):
     """Neutron on 127.0.0.1:<free port>, backed by a fresh database."""
 
-    def __init__(self, workers=1, threads=16, policy=None, config=None):
+    def __init__(self, workers=1, threads=16, policy=None, config=None,
+                 keystone_authtoken=None, token=None, service_plugins=''):
         """Optional extras of Neutron's configuration.
 
         ``policy``: rules written to a policy.yaml Neutron reads;
-        ``config``: sections (a dict of dicts) appended to neutron.conf.
+        ``config``: sections (a dict of dicts) appended to neutron.conf;
+        ``keystone_authtoken``: with these options auth_token validates
+        tokens (``auth_strategy = keystone``), and ``token()`` gives the
+        admin token this fixture's own requests send;
+        ``service_plugins``: e.g. ``router``.
         """
         super().__init__()
         self.workers = workers
         self.threads = threads
         self.policy = policy
         self.config = config
+        self.keystone_authtoken = keystone_authtoken
+        self.token = token
+        self.service_plugins = service_plugins
 
     def _setUp(self):
         skip_unless_available()
@@ -154,7 +162,10 @@ class NeutronFixture(fixtures.Fixture):
         with open(self.config_file, 'w') as f:
             f.write(NEUTRON_CONF.format(
                 paste=_neutron_paste_file(), dir=self.dir,
-                db=self.database.url, mech=MECH_DRIVER))
+                db=self.database.url, mech=MECH_DRIVER,
+                service_plugins=self.service_plugins,
+                auth_strategy=('keystone' if self.keystone_authtoken
+                               else 'noauth')))
             f.write(self._extra_config())
         entry_points_dir = self._write_entry_points()
         self._migrate()
@@ -182,6 +193,8 @@ class NeutronFixture(fixtures.Fixture):
     def _extra_config(self):
         sections = {name: dict(options)
                     for name, options in (self.config or {}).items()}
+        if self.keystone_authtoken:
+            sections['keystone_authtoken'] = dict(self.keystone_authtoken)
         if self.policy:
             path = os.path.join(self.dir, 'policy.yaml')
             with open(path, 'w') as f:
@@ -224,8 +237,10 @@ class NeutronFixture(fixtures.Fixture):
                 raise RuntimeError('Neutron exited with %s:\n%s' % (
                     self.process.returncode, self.log_tail()))
             try:
-                status, _ = self.request('GET', '/v2.0/networks')
-                if status == 200:
+                # Serving: auth_token's 401 needs no Keystone yet.
+                status, _ = self.request('GET', '/v2.0/networks',
+                                         authenticated=False)
+                if status in (200, 401):
                     return
             except OSError:
                 pass
@@ -249,14 +264,21 @@ class NeutronFixture(fixtures.Fixture):
 
     # A plain client, for arranging and checking what the tests need.
 
-    def request(self, method, path, body=None, headers=None):
-        """(status, JSON body or None) of a request to this Neutron."""
+    def request(self, method, path, body=None, headers=None,
+                authenticated=True):
+        """(status, JSON body or None) of a request to this Neutron.
+
+        With Keystone, as the admin of ``token()`` unless not
+        ``authenticated``.
+        """
         conn = http.client.HTTPConnection('127.0.0.1', self.port,
                                           timeout=60)
         try:
             all_headers = {'Accept': 'application/json'}
             if body is not None:
                 all_headers['Content-Type'] = 'application/json'
+            if self.token is not None and authenticated:
+                all_headers['X-Auth-Token'] = self.token()
             all_headers.update(headers or {})
             conn.request(method, path,
                          body=None if body is None else json.dumps(body),

@@ -21,12 +21,21 @@ and a RabbitMQ vhost of its own (127.0.0.1:5672, guest):
   compute pipelines (configured from ``ia_config``, its database migrated
   by interface-attach-manage), ``stock`` has none.
 
+With ``keystone=True`` (``keystone.CloudKeystone``), Keystone is in front
+instead: nova-api keeps Nova's keystonemiddleware ``authtoken``, Neutron
+runs ``auth_strategy = keystone`` with no policy override, Nova reaches
+Neutron with its service user's password and sends its service token with
+the user's (``[service_user] send_service_user_token``), and the tokens of
+``tokens`` are Keystone's. ``KEYSTONE_CLOUD`` shares one such cloud among
+the classes of a test process.
+
 Start it once per class or module (it takes a minute or more). Cleanup
 stops every process group, drops the databases and the vhost. Missing
 nova, placement, neutron, gunicorn or PyMySQL, or an unreachable MariaDB or
 RabbitMQ, skip with the reason.
 """
 
+import atexit
 import concurrent.futures
 import configparser
 import http.client
@@ -45,6 +54,7 @@ import fixtures
 
 from tests.functional.neutron import fixtures as neutron_fixtures
 from tests.functional.nova import image_stub
+from tests.functional.nova import keystone as keystone_fixtures
 
 REPO = neutron_fixtures.REPO
 BIN = os.path.dirname(sys.executable)
@@ -297,17 +307,21 @@ def nova_paste_text():
     return NOVA_PASTE
 
 
-def edit_paste(text, noauth_config, filter_config=None):
-    """Nova's paste file: noauth for authtoken; the filter if configured."""
+def edit_paste(text, noauth_config=None, filter_config=None):
+    """Nova's paste file, with noauth for authtoken and the filter if given.
+
+    Without ``noauth_config`` Nova's keystonemiddleware authtoken stays.
+    """
     parser = configparser.RawConfigParser(strict=False,
                                           interpolation=None)
     parser.optionxform = str
     parser.read_string(text)
-    parser.remove_section('filter:authtoken')
-    parser.add_section('filter:authtoken')
-    parser.set('filter:authtoken', 'paste.filter_factory',
-               'interface_attach.api.paste:noauth_filter_factory')
-    parser.set('filter:authtoken', 'config_file', noauth_config)
+    if noauth_config is not None:
+        parser.remove_section('filter:authtoken')
+        parser.add_section('filter:authtoken')
+        parser.set('filter:authtoken', 'paste.filter_factory',
+                   'interface_attach.api.paste:noauth_filter_factory')
+        parser.set('filter:authtoken', 'config_file', noauth_config)
     if filter_config is not None:
         parser.add_section('filter:interface_attach')
         parser.set('filter:interface_attach', 'paste.filter_factory',
@@ -338,13 +352,21 @@ class NovaCloud(fixtures.Fixture):
     :param api_workers: gunicorn workers per nova-api service.
     :param noattach_compute: whether to run the second nova-compute,
         ``noattach_host``, whose driver cannot attach interfaces.
+    :param keystone: a Keystone (``keystone.CloudKeystone``) in front of
+        nova-api and Neutron instead of the noauth filter: the tokens are
+        Keystone's, the projects ``alpha`` (A) and ``beta`` (B).
+    :param neutron_service_plugins: Neutron's, e.g. ``router``.
     """
 
     APIS = ('filtered', 'stock')
 
     def __init__(self, ia_config=None, nova_config=None, api_workers=2,
-                 api_threads=4, noattach_compute=True):
+                 api_threads=4, noattach_compute=True, keystone=False,
+                 neutron_service_plugins=''):
         super().__init__()
+        self.keystone = (keystone_fixtures.CloudKeystone() if keystone
+                         else None)
+        self.neutron_service_plugins = neutron_service_plugins
         self.ia_config_overrides = ia_config
         self.nova_config_overrides = nova_config
         self.api_workers = api_workers
@@ -373,6 +395,7 @@ class NovaCloud(fixtures.Fixture):
 
     def _setUp(self):
         skip_unless_available()
+        stop_idle_shared_clouds()
         try:
             self._start()
         except Exception as e:
@@ -392,16 +415,27 @@ class NovaCloud(fixtures.Fixture):
         self.image_id = self.image.image_id
         self._mark('databases, vhost', started)
 
-        # Neutron's migrations, Placement's and Nova's run side by side.
+        # Neutron's migrations, Placement's and Nova's (and Keystone's
+        # set-up) run side by side.
         self._t0 = started
+        if self.keystone:
+            # The catalog names nova-api's ports before they start.
+            for api in self.APIS:
+                self.ports[api] = neutron_fixtures.free_port()
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             neutron = pool.submit(self._start_neutron)
             placement = pool.submit(self._migrate_placement)
             nova = pool.submit(self._migrate_nova)
+            if self.keystone:
+                # In this thread: Keystone's gunicorn gets the parent-death
+                # signal when the thread that started it ends.
+                self._start_keystone()
             self.neutron = neutron.result()
             placement.result()
             nova.result()
         self._mark('neutron up, placement and nova migrated', started)
+        if self.keystone:
+            self._populate_keystone()
         self._write_nova_configs()
         self._start_placement()
         for name in ('conductor', 'scheduler'):
@@ -447,9 +481,35 @@ class NovaCloud(fixtures.Fixture):
 
     # Pieces.
 
+    def _start_keystone(self):
+        try:
+            self.keystone.setUp()
+        finally:
+            self.addCleanup(self.keystone.cleanUp)
+        self._mark('keystone', self._t0)
+
+    def _populate_keystone(self):
+        self.keystone.populate(
+            {api: self.url(api) for api in self.APIS}, self.neutron.url)
+        self.project_a = self.keystone.projects['alpha']
+        self.project_b = self.keystone.projects['beta']
+        self.tokens = {name: self.keystone.token(user) for name, user
+                       in keystone_fixtures.CALLERS.items()}
+        self._mark('keystone populated', self._t0)
+
     def _start_neutron(self):
-        neutron = neutron_fixtures.NeutronFixture(
-            policy=NEUTRON_POLICY, config=NEUTRON_CONFIG)
+        if self.keystone:
+            # No policy override: Nova's service token is what Neutron 29
+            # asks for to unbind or delete a compute port.
+            neutron = neutron_fixtures.NeutronFixture(
+                config=NEUTRON_CONFIG,
+                keystone_authtoken=self.keystone.authtoken('neutron'),
+                token=self.keystone.token,
+                service_plugins=self.neutron_service_plugins)
+        else:
+            neutron = neutron_fixtures.NeutronFixture(
+                policy=NEUTRON_POLICY, config=NEUTRON_CONFIG,
+                service_plugins=self.neutron_service_plugins)
         # Set up here, cleaned up with this fixture (useFixture is not
         # thread-safe with the main thread's useFixture calls).
         try:
@@ -510,18 +570,38 @@ class NovaCloud(fixtures.Fixture):
             'scheduler': {'workers': '1',
                           'discover_hosts_in_cells_interval': '2'},
             'glance': {'api_servers': self.image.url},
+            # Placement stays noauth2 in both modes.
             'placement': {'auth_type': 'admin_token', 'token': 'admin',
                           'endpoint_override': self.placement_url},
-            'neutron': {'auth_type': 'admin_token', 'token': 'admin',
-                        'endpoint_override': self.neutron.url,
-                        'default_floating_pool': 'public'},
+            'neutron': dict(self._neutron_auth(),
+                            endpoint_override=self.neutron.url,
+                            default_floating_pool='public'),
             'oslo_concurrency': {'lock_path': os.path.join(self.dir,
                                                            'lock')},
             'oslo_messaging_notifications': {'driver': 'noop'},
             'os_vif_ovs': {'ovsdb_connection': 'tcp:127.0.0.1:6640'},
             'cinder': {'os_region_name': 'RegionOne'},
             'cache': {'enabled': 'false'},
-        }, self.nova_config_overrides)
+        }, _merge(self._nova_keystone_sections(),
+                  self.nova_config_overrides))
+
+    def _neutron_auth(self):
+        """How Nova and the filter authenticate to Neutron."""
+        if self.keystone:
+            return dict(self.keystone.password_auth('nova'),
+                        region_name=keystone_fixtures.FILTERED_REGION)
+        return {'auth_type': 'admin_token', 'token': 'admin'}
+
+    def _nova_keystone_sections(self):
+        if not self.keystone:
+            return {}
+        return {
+            'keystone_authtoken': self.keystone.authtoken('nova'),
+            # Neutron 29 unbinds and deletes compute:* ports for the
+            # service role only: Nova sends its token with the user's.
+            'service_user': dict(self.keystone.password_auth('nova'),
+                                 send_service_user_token='true'),
+        }
 
     def _migrate_nova(self):
         """The API database, the cell mappings, cell1's and cell0's schemas.
@@ -574,20 +654,25 @@ class NovaCloud(fixtures.Fixture):
             + self._nova_args(self.compute_confs[host]))
 
     def _write_ia_configs(self):
-        self.noauth_conf = _write_ini(
+        # With Keystone, Nova's auth_token stays in the pipelines and the
+        # filter reads the caller from Nova's context.
+        self.noauth_conf = None if self.keystone else _write_ini(
             os.path.join(self.dir, 'noauth.conf'),
             {'api': {'auth_strategy': 'noauth'}})
         self.ia_sections = _merge({
             'DEFAULT': {'debug': 'false'},
-            'api': {'auth_strategy': 'noauth'},
+            'api': {'auth_strategy': 'keystone' if self.keystone
+                    else 'noauth'},
             'compute': {'backend': 'nova'},
             'database': {'connection': 'mysql+pymysql://%s@%s:%s/%s' % (
                 neutron_fixtures.DB_USER, neutron_fixtures.DB_HOST,
                 neutron_fixtures.DB_PORT, self.databases['ia'].name)},
             'network': {'driver': 'neutron',
                         'allow_duplicate_networks': 'true'},
-            'neutron': {'auth_type': 'none',
-                        'endpoint_override': self.neutron.url},
+            'neutron': dict(
+                self._neutron_auth() if self.keystone
+                else {'auth_type': 'none'},
+                endpoint_override=self.neutron.url),
         }, self.ia_config_overrides)
         self.ia_conf = _write_ini(
             os.path.join(self.dir, 'interface-attach.conf'),
@@ -598,7 +683,7 @@ class NovaCloud(fixtures.Fixture):
              env=dict(os.environ, PYTHONPATH=REPO))
 
     def _start_api(self, api):
-        port = neutron_fixtures.free_port()
+        port = self.ports.get(api) or neutron_fixtures.free_port()
         self.ports[api] = port
         paste = os.path.join(self.dir, 'api-paste-%s.ini' % api)
         with open(paste, 'w') as f:
@@ -780,13 +865,16 @@ class NovaCloud(fixtures.Fixture):
         try:
             if service == 'neutron':
                 return self.neutron.log_tail(size)
+            if service == 'keystone':
+                return self.keystone.log_tail(size)
             return self.processes[service].log_tail(size)
         except (AttributeError, OSError) as e:
             return '(no log: %s)' % e
 
     def logs(self, size=3000):
         """Every log's tail, for a failure message."""
-        names = ['neutron'] + list(self.processes)
+        names = (['neutron'] + (['keystone'] if self.keystone else [])
+                 + list(self.processes))
         return '\n'.join('==== %s ====\n%s' % (name, self.log_tail(name, size))
                          for name in names)
 
@@ -833,3 +921,54 @@ def _http(port, method, path, body=None, headers=None, timeout=60):
     except ValueError:
         parsed = None
     return response.status, dict(response.getheaders()), parsed
+
+
+class SharedCloud:
+    """One Keystone-mode cloud for the classes and modules that share it.
+
+    Starting a cloud costs a minute or more: ``acquire()`` starts it on
+    first use and ``release()`` leaves it running, idle, for the next
+    class (stestr runs the Nova tier's tests in one process). An idle one
+    is stopped before any other cloud starts (a cloud takes 1.3 GB) and at
+    interpreter exit.
+    """
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.cloud = None
+        self.users = 0
+
+    def acquire(self):
+        """The cloud; SkipTest, with the reason, where a piece is missing."""
+        skip_unless_available()
+        if self.kwargs.get('keystone'):
+            keystone_fixtures.skip_unless_available()
+        if self.cloud is None:
+            cloud = NovaCloud(**self.kwargs)
+            cloud.setUp()
+            self.cloud = cloud
+            atexit.register(self.stop)
+        self.users += 1
+        return self.cloud
+
+    def release(self):
+        self.users -= 1
+
+    def stop_if_idle(self):
+        if self.cloud is not None and self.users <= 0:
+            self.stop()
+
+    def stop(self):
+        cloud, self.cloud = self.cloud, None
+        if cloud is not None:
+            cloud.cleanUp()
+
+
+#: Keystone in front of nova-api and Neutron; Neutron's router plugin, for
+#: tempest's isolated networks; one nova-compute.
+KEYSTONE_CLOUD = SharedCloud(keystone=True, noattach_compute=False,
+                             neutron_service_plugins='router')
+
+
+def stop_idle_shared_clouds():
+    KEYSTONE_CLOUD.stop_if_idle()

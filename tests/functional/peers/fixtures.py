@@ -251,10 +251,16 @@ def _no_control_socket():
 
 
 class Keystone(fixtures.Fixture):
-    """A Keystone on 127.0.0.1:``port``, bootstrapped, empty but for admin."""
+    """A Keystone on 127.0.0.1:``port``, bootstrapped, empty but for admin.
 
-    def __init__(self, port, password):
+    ``workers``: gunicorn's. Two workers writing one SQLite file at once
+    answered 500 to some of tempest's deletes of users and projects (two
+    tempest runs, dynamic credentials): one worker for such clients.
+    """
+
+    def __init__(self, port, password, workers=2):
         super().__init__()
+        self.workers = workers
         self.port = port
         self.password = password
         self.url = 'http://%s:%d' % (HOST, port)
@@ -291,7 +297,7 @@ class Keystone(fixtures.Fixture):
         self.process = Process(
             'keystone (gunicorn)',
             [sys.executable, '-m', 'gunicorn', '--bind',
-             '%s:%d' % (HOST, self.port), '--workers', '2',
+             '%s:%d' % (HOST, self.port), '--workers', str(self.workers),
              # Loaded once, before the workers fork (it opens no database
              # connection while it initializes), and before it listens.
              '--preload', '--graceful-timeout', '5', '--timeout', '60',
@@ -302,18 +308,25 @@ class Keystone(fixtures.Fixture):
         wait_for_http(self.process, self.auth_url,
                       time.monotonic() + START_TIMEOUT)
 
-    def seed(self, compute_url):
-        """Projects, users with their roles, the compute endpoint.
-
-        :returns: {project name: project id}
-        """
+    def admin_session(self):
+        """A keystoneauth session of Keystone's bootstrap admin."""
         from keystoneauth1.identity import v3
         from keystoneauth1 import session as ks_session
-
-        admin = ks_session.Session(auth=v3.Password(
+        return ks_session.Session(auth=v3.Password(
             auth_url=self.auth_url, username='admin',
             password=self.admin_password, project_name='admin',
             user_domain_name=DOMAIN, project_domain_name=DOMAIN))
+
+    def populate(self, users, endpoints):
+        """Projects, users with their roles, services and endpoints.
+
+        :param users: {user name: (project name, role or roles)}; every
+            user has ``self.password``.
+        :param endpoints: [(service type, service name, region, URL)],
+            public endpoints; a region not yet known is created.
+        :returns: {project name: project id}
+        """
+        admin = self.admin_session()
 
         def call(method, path, body=None):
             response = admin.request(self.auth_url + path, method, json=body)
@@ -322,23 +335,41 @@ class Keystone(fixtures.Fixture):
         roles = {role['name']: role['id']
                  for role in call('GET', '/roles')['roles']}
         projects = {}
-        for name in sorted({project for project, _ in USERS.values()}):
+        for name in sorted({project for project, _ in users.values()}):
             projects[name] = call('POST', '/projects', {'project': {
                 'name': name, 'domain_id': 'default'}})['project']['id']
-        for user, (project, role) in sorted(USERS.items()):
+        for user, (project, user_roles) in sorted(users.items()):
             user_id = call('POST', '/users', {'user': {
                 'name': user, 'password': self.password,
                 'domain_id': 'default',
                 'default_project_id': projects[project]}})['user']['id']
-            call('PUT', '/projects/%s/users/%s/roles/%s'
-                 % (projects[project], user_id, roles[role]))
-        service_id = call('POST', '/services', {'service': {
-            'type': 'compute', 'name': 'nova',
-            'description': 'interface-attach'}})['service']['id']
-        call('POST', '/endpoints', {'endpoint': {
-            'service_id': service_id, 'interface': 'public',
-            'region_id': REGION, 'url': compute_url}})
+            for role in ((user_roles,) if isinstance(user_roles, str)
+                         else user_roles):
+                call('PUT', '/projects/%s/users/%s/roles/%s'
+                     % (projects[project], user_id, roles[role]))
+        regions = {region['id'] for region in call('GET',
+                                                   '/regions')['regions']}
+        services = {}
+        for service_type, name, region, url in endpoints:
+            if region not in regions:
+                call('POST', '/regions', {'region': {'id': region}})
+                regions.add(region)
+            if service_type not in services:
+                services[service_type] = call('POST', '/services', {
+                    'service': {'type': service_type,
+                                'name': name}})['service']['id']
+            call('POST', '/endpoints', {'endpoint': {
+                'service_id': services[service_type], 'interface': 'public',
+                'region_id': region, 'url': url}})
         return projects
+
+    def seed(self, compute_url):
+        """The peers' projects and users; the compute endpoint.
+
+        :returns: {project name: project id}
+        """
+        return self.populate(USERS, [('compute', 'nova', REGION,
+                                      compute_url)])
 
 
 # interface-attach-api
@@ -501,16 +532,22 @@ class Peers(fixtures.Fixture):
 
     def os_environ(self, user):
         """The environment of an ``openstack`` command run as ``user``."""
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith('OS_')}
-        env.update({
-            'OS_AUTH_URL': self.auth_url, 'OS_AUTH_TYPE': 'password',
-            'OS_IDENTITY_API_VERSION': '3', 'OS_USERNAME': user,
-            'OS_PASSWORD': self.password, 'OS_PROJECT_NAME': USERS[user][0],
-            'OS_USER_DOMAIN_NAME': DOMAIN, 'OS_PROJECT_DOMAIN_NAME': DOMAIN,
-            'OS_REGION_NAME': REGION, 'OS_INTERFACE': 'public',
-        })
-        return env
+        return os_environ(self.auth_url, user, self.password,
+                          USERS[user][0])
+
+
+def os_environ(auth_url, user, password, project, region=REGION):
+    """The environment of an ``openstack`` command: ``user``'s password."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith('OS_')}
+    env.update({
+        'OS_AUTH_URL': auth_url, 'OS_AUTH_TYPE': 'password',
+        'OS_IDENTITY_API_VERSION': '3', 'OS_USERNAME': user,
+        'OS_PASSWORD': password, 'OS_PROJECT_NAME': project,
+        'OS_USER_DOMAIN_NAME': DOMAIN, 'OS_PROJECT_DOMAIN_NAME': DOMAIN,
+        'OS_REGION_NAME': region, 'OS_INTERFACE': 'public',
+    })
+    return env
 
 
 class Unavailable:
