@@ -150,7 +150,10 @@ class Database:
 
     @contextlib.contextmanager
     def reader(self):
-        """A read transaction; inside ``snapshot()``, that one."""
+        """A connection to read on; inside ``snapshot()``, that one.
+
+        On SQLite a read transaction; elsewhere in autocommit.
+        """
         shared = self._snapshot.get()
         if shared is not None:
             yield shared
