@@ -272,7 +272,9 @@ class NovaComputeTest(base.BaseTestCase):
         self.assertEqual([(SERVER, 'port-1')], self.nova.detach_calls)
 
     def test_rpc_timeout_with_nothing_done_late(self):
-        self.compute.late_attach_window = 0.2
+        # Counted from the claim: long enough for the claim still to be
+        # there when the 503 is back, on a busy host too.
+        self.compute.late_attach_window = 2
         self.fixture(nova_compute, 'LATE_ATTACH_POLL', 0.05)
         self.neutron.add_port('port-1')
         self.nova.attach_error = oslo_messaging.MessagingTimeout()
