@@ -25,6 +25,7 @@ import os
 import statistics
 import sys
 import time
+import unittest
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,7 +179,10 @@ def main(argv=None):
                         help='rounds of every scenario per API (10)')
     parser.add_argument('--output', help='also write the report here')
     args = parser.parse_args(argv)
-    nova_fixtures.skip_unless_available()
+    try:
+        nova_fixtures.skip_unless_available()
+    except unittest.SkipTest as e:
+        sys.exit('bench-nova: %s' % e)
     started = time.monotonic()
     log('starting the cloud')
     with nova_fixtures.NovaCloud(noattach_compute=False) as cloud:

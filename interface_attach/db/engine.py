@@ -242,7 +242,8 @@ class Database:
 
     def dispose(self):
         self.engine.dispose()
-        self._reads.dispose()
+        if self._reads is not self.engine:
+            self._reads.dispose()
         if self._file is not None:
             self._file.close()
 
