@@ -168,6 +168,11 @@ class ComputeService:
                 attached = self.driver.claim_port(port, server)
             faultpoints.hit('attach:bound')
             self.attachments.confirm(port_id, owner)
+        except exception.WriteOutcomeUnknown:
+            # Whether the confirmation landed is not known: undone now, an
+            # attach that had been confirmed would lose its port. The row
+            # says which: left 'attaching', recovery undoes it.
+            raise
         except BaseException:
             self._undo_attach(server, port_id, created, owner)
             raise

@@ -223,6 +223,14 @@ class ServiceUnavailable(InterfaceAttachError):
         self.retry_after = retry_after
 
 
+class WriteOutcomeUnknown(ServiceUnavailable):
+    """A write's COMMIT lost its connection; whether it landed is unknown."""
+
+    msg_fmt = ('The database service was lost while this change was being '
+               'saved, and whether it was saved is not known. Look before '
+               'trying again.')
+
+
 class ComputeTimedOut(ServiceUnavailable):
     """The compute host did not answer an attach in time.
 

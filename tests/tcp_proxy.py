@@ -6,6 +6,10 @@ same port. Freezing it is a server that stopped (SIGSTOP, a hung host):
 connections stay open and new ones are accepted, but nothing is forwarded
 either way until it is thawed. The database server itself, shared with
 other tests, is not touched.
+
+It can also lose one COMMIT (``lose_commit``), as a server killed or a
+network cut at that moment would, with or without the server having
+committed it.
 """
 
 import select
@@ -14,17 +18,27 @@ import threading
 
 import fixtures
 
+# SO_LINGER on, 0 s: close() resets the connection.
+_RESET = b'\x01\x00\x00\x00\x00\x00\x00\x00'
+
 
 class TcpProxy(fixtures.Fixture):
 
-    def __init__(self, target_host, target_port):
+    def __init__(self, target_host, target_port, fallbacks=()):
+        """A proxy to the target, and to ``fallbacks`` in turn.
+
+        ``fallbacks``: (host, port) tried when the target refuses a new
+        connection, as a load balancer in front of Galera nodes would.
+        """
         super().__init__()
         self.target = (target_host, target_port)
+        self.fallbacks = tuple(fallbacks)
         self._lock = threading.Lock()
         self._connections = []
         self._listener = None
         self._flowing = threading.Event()
         self._flowing.set()
+        self._commit_trap = None
 
     def _setUp(self):
         self.port = None
@@ -51,8 +65,7 @@ class TcpProxy(fixtures.Fixture):
             listener.close()
         for sock in connections:
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
                 sock.close()
             except OSError:
                 pass
@@ -63,15 +76,50 @@ class TcpProxy(fixtures.Fixture):
     def thaw(self):
         self._flowing.set()
 
+    # How the next COMMIT is lost: whether the server gets it, and whether
+    # its connection is then reset or held open, answering nothing (the
+    # client gives up at its statement timeout; the server's session lives
+    # on).
+    UNSENT, UNANSWERED, UNSENT_HELD, UNANSWERED_HELD = (
+        (False, False), (True, False), (False, True), (True, True))
+
+    def lose_commit(self, how, then=None):
+        """Lose the next COMMIT of a write, as ``how`` says.
+
+        A write: a transaction that sent an INSERT, UPDATE or DELETE (not
+        a driver's own look at the server, say).
+
+        ``then``: called once it is lost (``cut``, say).
+        """
+        with self._lock:
+            self._commit_trap = how, then
+
+    def commit_lost(self):
+        """Whether the COMMIT ``lose_commit`` asked for was lost."""
+        return self._commit_trap is None
+
+    def _trapped(self, data, wrote):
+        with self._lock:
+            trap, self._commit_trap = self._commit_trap, None
+            if trap is None or not wrote or b'COMMIT' not in data:
+                self._commit_trap = trap
+                return None
+            return trap
+
     def _accept(self, listener):
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
+            server = None
+            for target in (self.target,) + self.fallbacks:
+                try:
+                    server = socket.create_connection(target, timeout=5)
+                    break
+                except OSError:
+                    pass
+            if server is None:
                 client.close()
                 continue
             with self._lock:
@@ -84,6 +132,8 @@ class TcpProxy(fixtures.Fixture):
                              daemon=True).start()
 
     def _pipe(self, a, b):
+        held = False
+        wrote = False
         try:
             while True:
                 # Frozen: what either side sends stays in the kernel's
@@ -96,11 +146,30 @@ class TcpProxy(fixtures.Fixture):
                     data = sock.recv(65536)
                     if not data:
                         return
+                    trap = None
+                    if sock is a:
+                        wrote = wrote or any(verb in data for verb in (
+                            b'INSERT', b'UPDATE', b'DELETE'))
+                        trap = self._trapped(data, wrote)
+                        if b'COMMIT' in data or b'ROLLBACK' in data:
+                            wrote = False
+                    if trap is not None:
+                        (sent, held), then = trap
+                        if sent:
+                            b.sendall(data)
+                            b.recv(65536)  # The server's answer, dropped.
+                        if not held:
+                            a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         _RESET)
+                        if then is not None:
+                            then()
+                        return
                     (b if sock is a else a).sendall(data)
         except (OSError, ValueError):
             return
         finally:
-            for sock in (a, b):
+            # Held: both stay open, silent, until the proxy is cut.
+            for sock in () if held else (a, b):
                 try:
                     sock.close()
                 except OSError:

@@ -34,6 +34,16 @@ database_opts = [
              'interface-attach-manage db sync on a large database. A value '
              'in the URL or connection_parameters wins.'),
     cfg.FloatOpt(
+        'outcome_timeout', default=2, min=0,
+        help='Seconds to find out, on new connections, whether a write '
+             'whose connection to a MySQL/MariaDB or PostgreSQL server was '
+             'lost during its COMMIT was saved. Saved, the request '
+             'succeeds; surely not saved, it answers 503 and nothing was '
+             'kept; not learned within this time, it answers 503 saying '
+             'the outcome is unknown. With several Galera nodes behind one '
+             'address it also bounds the wait for the other nodes to show '
+             'a write.'),
+    cfg.FloatOpt(
         'sqlite_lock_timeout', default=5, min=0.1,
         help='Seconds a write waits for SQLite\'s write lock (held by '
              'another program, say) before it answers 503 with '

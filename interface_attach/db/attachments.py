@@ -51,9 +51,30 @@ _REMOVE = sa.delete(_attachments).where(
     _col.owner == sa.bindparam('owner'))
 _DELETE_ATTACHED = sa.delete(_attachments).where(_ATTACHED_TO_SERVER)
 _DELETE_ATTACHED_RETURNING = _DELETE_ATTACHED.returning(*_attachments.c)
+# A write's own rows, for when its COMMIT is lost (see Database.writer):
+# each write stamps updated_at with its own time.
+_STAMPED = sa.select(_col.port_id).where(
+    _col.port_id == sa.bindparam('port_id'),
+    _col.updated_at == sa.bindparam('updated_at'))
+_OWNED = sa.select(_col.port_id).where(
+    _col.port_id == sa.bindparam('port_id'),
+    _col.owner == sa.bindparam('owner'))
+_CREATED = sa.select(_col.port_id).where(
+    _col.port_id == sa.bindparam('port_id'),
+    _col.created_at == sa.bindparam('created_at'))
 _LIST_FOR_SERVER = sa.select(_attachments).where(
     _col.server_id == sa.bindparam('server_id'),
     _col.state == 'attached').order_by(_col.created_at)
+
+
+def _there(statement, **params):
+    """``landed`` of Database.writer: whether ``statement`` finds a row."""
+    return lambda conn: conn.execute(statement, params).first() is not None
+
+
+def _gone(statement, **params):
+    """``landed`` of Database.writer: whether ``statement`` finds none."""
+    return lambda conn: conn.execute(statement, params).first() is None
 
 
 def new_owner():
@@ -94,7 +115,8 @@ class AttachmentStore:
         guard = None if self._allow_duplicate_networks else network_id
         try:
             now = timeutils.utcnow()
-            with self._db.writer() as conn:
+            with self._db.writer(landed=_there(
+                    _STAMPED, port_id=port_id, updated_at=now)) as conn:
                 conn.execute(_INSERT, dict(
                     port_id=port_id, server_id=server_id,
                     network_id=network_id, network_guard=guard,
@@ -123,9 +145,12 @@ class AttachmentStore:
 
     @engine.retried
     def _update_owned(self, port_id, owner, values):
-        values = dict(values, updated_at=timeutils.utcnow(),
-                      b_port_id=port_id, b_owner=owner)
-        with self._db.writer() as conn:
+        now = timeutils.utcnow()
+        values = dict(values, updated_at=now, b_port_id=port_id,
+                      b_owner=owner)
+        with self._db.writer(landed=_there(
+                _STAMPED, port_id=values.get('port_id', port_id),
+                updated_at=now)) as conn:
             result = conn.execute(_UPDATE_OWNED, values)
         if result.rowcount != 1:
             raise exception.OperationTakenOver(port_id=port_id)
@@ -151,10 +176,12 @@ class AttachmentStore:
         :returns: the attachment row, now 'detaching'.
         :raises PortNotAttached: not attached (or another detach runs).
         """
-        with self._db.writer() as conn:
+        now = timeutils.utcnow()
+        with self._db.writer(landed=_there(
+                _STAMPED, port_id=port_id, updated_at=now)) as conn:
             result = conn.execute(_START_DETACH, dict(
-                state='detaching', owner=owner,
-                updated_at=timeutils.utcnow(), b_port_id=port_id,
+                state='detaching', owner=owner, updated_at=now,
+                b_port_id=port_id,
                 b_server_id=server_id))
             if result.rowcount != 1:
                 raise exception.PortNotAttached(server_id=server_id,
@@ -164,7 +191,8 @@ class AttachmentStore:
     @engine.retried
     def remove(self, port_id, owner):
         """Delete the row, if ``owner`` still owns it."""
-        with self._db.writer() as conn:
+        with self._db.writer(landed=_gone(
+                _OWNED, port_id=port_id, owner=owner)) as conn:
             conn.execute(_REMOVE, {'port_id': port_id, 'owner': owner})
 
     @engine.retried
@@ -175,7 +203,13 @@ class AttachmentStore:
         :raises PortNotAttached: not attached (or another detach runs).
         """
         params = {'port_id': port_id, 'server_id': server_id}
-        with self._db.writer() as conn:
+        row = None
+
+        def landed(conn):
+            return conn.execute(_CREATED, {
+                'port_id': port_id,
+                'created_at': row.created_at}).first() is None
+        with self._db.writer(landed=landed) as conn:
             if conn.dialect.delete_returning:
                 # One statement (SQLite, PostgreSQL, MariaDB; not MySQL).
                 row = conn.execute(_DELETE_ATTACHED_RETURNING, params).first()
@@ -205,9 +239,11 @@ class AttachmentStore:
         A compare-and-swap on the old owner (tokens are never reused), so
         only one recoverer wins, and the old owner's later writes all fail.
         """
-        with self._db.writer() as conn:
+        now = timeutils.utcnow()
+        with self._db.writer(landed=_there(
+                _STAMPED, port_id=row.port_id, updated_at=now)) as conn:
             result = conn.execute(_UPDATE_OWNED, dict(
-                owner=owner, updated_at=timeutils.utcnow(),
+                owner=owner, updated_at=now,
                 b_port_id=row.port_id, b_owner=row.owner))
         return result.rowcount == 1
 

@@ -15,6 +15,7 @@ from oslo_db.sqlalchemy import engines
 from oslo_log import log as logging
 import sqlalchemy as sa
 
+from interface_attach.db import outcome
 from interface_attach import exception
 
 LOG = logging.getLogger(__name__)
@@ -109,8 +110,11 @@ class Database:
                     urllib.parse.quote(self._file.path))
         self.engine = _create_engine(connection, database_conf)
         self._sqlite = self.engine.dialect.name == 'sqlite'
+        self._outcome_timeout = database_conf.outcome_timeout
         self._snapshot = contextvars.ContextVar('snapshot', default=None)
         self._writer = contextvars.ContextVar('writer', default=None)
+        # The open writer's ``landed`` checks.
+        self._landed = contextvars.ContextVar('landed')
         self._writers = None
         if self._file is not None:
             if create and not os.path.exists(self._file.path):
@@ -132,21 +136,23 @@ class Database:
             self._reads = _create_engine(
                 connection, database_conf, max_retries=0,
                 isolation_level='AUTOCOMMIT', skip_autocommit_rollback=True)
-        if self.engine.dialect.name == 'mysql':
             for each in (self.engine, self._reads):
-                _configure_mysql(each, _handshake_timeout(
-                    sa.engine.make_url(database_conf.connection),
-                    database_conf.connection_parameters or ''),
-                    database_conf.statement_timeout or None)
-                # oslo.db's first connection, pooled, predates the
-                # listener.
-                each.dispose()
-        if (self.engine.dialect.name == 'postgresql'
-                and self.engine.dialect.driver == 'psycopg'
-                and database_conf.statement_timeout):
-            for each in (self.engine, self._reads):
-                _configure_psycopg(each, database_conf.statement_timeout)
-                each.dispose()
+                self._configure_server(each, database_conf)
+
+    @staticmethod
+    def _configure_server(engine, database_conf):
+        """A MySQL or PostgreSQL engine's timeouts, and its sessions noted."""
+        if engine.dialect.name == 'mysql':
+            _configure_mysql(engine, _handshake_timeout(
+                sa.engine.make_url(database_conf.connection),
+                database_conf.connection_parameters or ''),
+                database_conf.statement_timeout or None)
+        if engine.dialect.driver == 'psycopg' and (
+                database_conf.statement_timeout):
+            _configure_psycopg(engine, database_conf.statement_timeout)
+        outcome.record_sessions(engine)
+        # oslo.db's first connection, pooled, predates the listeners.
+        engine.dispose()
 
     @contextlib.contextmanager
     def reader(self):
@@ -182,30 +188,53 @@ class Database:
                 self._snapshot.reset(token)
 
     @contextlib.contextmanager
-    def writer(self, savepoint=False):
+    def writer(self, savepoint=False, landed=None):
         """A write transaction; on SQLite it takes the write lock first.
 
         Inside another writer of this context it is that transaction, so
         several stores' writes can commit or fail as one. ``savepoint``:
         there, a failure inside undoes this block only (the caller tries
         again inside the same transaction).
+
+        ``landed(conn)``: whether this block's rows are there, asked if the
+        connection is lost during the COMMIT (see
+        :mod:`interface_attach.db.outcome`); all of a transaction's blocks
+        that ran to their end must say so. Found there, the write
+        succeeded.
+
+        :raises ServiceUnavailable: the COMMIT was lost and the write surely
+            did not land: nothing was kept.
+        :raises WriteOutcomeUnknown: the COMMIT was lost, and whether the
+            write landed was not learned within [database] outcome_timeout
+            (or no block said how to tell).
         """
         shared = self._writer.get()
         if shared is not None:
             if not savepoint:
                 yield shared
-                return
-            with _savepoint(shared):
-                yield shared
+            else:
+                with _savepoint(shared):
+                    yield shared
+            if landed is not None:
+                self._landed.get().append(landed)
             return
         queued = (self._writers.held() if self._writers is not None
                   else contextlib.nullcontext())
-        with queued, self._transaction('BEGIN IMMEDIATE') as conn:
-            token = self._writer.set(conn)
-            try:
-                yield conn
-            finally:
-                self._writer.reset(token)
+        checks = [] if landed is None else [landed]
+        try:
+            with queued, self._transaction('BEGIN IMMEDIATE') as conn:
+                tokens = self._writer.set(conn), self._landed.set(checks)
+                try:
+                    yield conn
+                finally:
+                    self._writer.reset(tokens[0])
+                    self._landed.reset(tokens[1])
+        except outcome.OutcomeUnknown as unknown:
+            if not checks:
+                raise exception.WriteOutcomeUnknown(
+                    retry_after=RETRY_AFTER) from unknown
+            outcome.learn(self._reads, unknown, lambda conn: all(
+                check(conn) for check in checks), self._outcome_timeout)
 
     def writing(self):
         """Whether a writer transaction is open in this context."""
@@ -238,7 +267,12 @@ class Database:
             except BaseException:
                 conn.rollback()
                 raise
-            conn.commit()
+            if self._sqlite:
+                conn.commit()
+                return
+            session = conn.info.get(outcome.SESSION)
+            with _lost_is_unknown(session):
+                conn.commit()
 
     def dispose(self):
         self.engine.dispose()
@@ -319,6 +353,23 @@ def _lost_is_stale():
             raise
         raise StaleConnection(service='database',
                               retry_after=RETRY_AFTER) from e
+
+
+@contextlib.contextmanager
+def _lost_is_unknown(session):
+    """A connection lost at COMMIT: ``OutcomeUnknown``, not a failure.
+
+    The COMMIT may have reached the server and only its answer been lost.
+    """
+    try:
+        yield
+    except (db_exc.DBError, sa.exc.DBAPIError) as e:
+        # A deadlock at COMMIT (Galera's certification) surely rolled back:
+        # the retry's to handle.
+        if isinstance(e, db_exc.DBDeadlock) or not (
+                _unreachable(e) or _unanswered(e)):
+            raise
+        raise outcome.OutcomeUnknown(session, retry_after=RETRY_AFTER) from e
 
 
 def _unanswered(error):

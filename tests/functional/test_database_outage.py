@@ -106,9 +106,8 @@ class FrozenDatabaseTest(DatabaseOutageTest):
     # Seconds; the default statement timeout is 10, shortened here.
     options = {'database': {'statement_timeout': '2',
                             'connect_timeout': '1'}}
-    # The pooled connection's ping, then the greeting of each of the two
-    # new connections tried (SQLAlchemy's ping, then oslo.db's), and a
-    # margin.
+    # The first statement on a pooled connection (the statement timeout),
+    # then the greeting of up to two new connections, and a margin.
     bound = 2 + 2 * 1 + 1
 
     def lose_database(self):

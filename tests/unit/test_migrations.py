@@ -25,6 +25,7 @@ class _DatabaseConf:
     connection_parameters = ''
     connect_timeout = 3
     statement_timeout = 10
+    outcome_timeout = 2
     sqlite_lock_timeout = 5
 
 

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 
+import sqlalchemy as sa
 import testtools
 from testtools import content
 
@@ -32,8 +33,11 @@ from interface_attach.db import servers
 from interface_attach.db import tables
 from tests import api_process
 from tests import databases
+from tests import fixtures as ia_fixtures
 from tests.functional.galera import cluster as galera
+from tests.functional import test_commit_outcome
 from tests.functional import test_concurrency
+from tests import tcp_proxy
 
 
 class GaleraTest(test_concurrency.RaceScenarios, testtools.TestCase):
@@ -242,8 +246,9 @@ class GaleraTest(test_concurrency.RaceScenarios, testtools.TestCase):
         mine = [r for r in records if r.api == 1]
         # statement_timeout (10 s) for the statement in flight when the
         # node froze (it is not run again: it would wait as long again),
-        # then connect_timeout (3 s) for a new connection: 13 s at most,
-        # and a margin for a busy host.
+        # then connect_timeout (3 s) for a new connection, to look for the
+        # outcome if that statement was a COMMIT: 13 s at most, and a
+        # margin for a busy host.
         for r in records:
             self.assertLess(r.took, 22, r)
         self.assertIn(503, [r.status for r in mine
@@ -255,6 +260,57 @@ class GaleraTest(test_concurrency.RaceScenarios, testtools.TestCase):
         self.assertServedAgain(mine, synced)
         self.assertOthersCarriedOn(records, 1)
         self.assertConsistent()
+
+    def test_a_node_killed_at_commit(self):
+        """The answer to a write whose node died at its COMMIT is the truth.
+
+        The service reaches node2 through a proxy that fails over to
+        node0, as a load balancer would. Node2 is killed once it has
+        committed an attach, before its answer is sent: the service finds
+        the attach on node0 and answers 200. Killed before the COMMIT
+        reaches it, the attach did not land; node0 cannot say whether a
+        dead node's session had committed, so the answer is the 503 that
+        says the outcome is unknown, with nothing kept.
+        """
+        node = self.cluster.nodes[2]
+        proxy = self.useFixture(tcp_proxy.TcpProxy(
+            '127.0.0.1', node.port,
+            fallbacks=[('127.0.0.1', self.cluster.nodes[0].port)]))
+        service = self.useFixture(ia_fixtures.ServiceFixture(
+            connection=sa.engine.make_url(node.url).set(
+                port=proxy.port).render_as_string(hide_password=False),
+            options={'database': {'mysql_wsrep_sync_wait': '1',
+                                  'outcome_timeout': '3'}}))
+        vms = self.make_servers(2)
+        net = self.make_network('10.0.0.0/24')
+        self.settle()
+
+        for vm, how, expected in (
+                (vms[0], proxy.UNANSWERED, (200, None)),
+                (vms[1], proxy.UNSENT, (503, test_commit_outcome.UNKNOWN))):
+            proxy.lose_commit(how, then=node.kill)
+            status, answer = self.attach_through(service.app, vm, net)
+            self.assertTrue(proxy.commit_lost())
+            self.assertEqual(expected, (status, test_concurrency._message(
+                status, answer)))
+            bound = [port.id for port, _ in
+                     self.networks.list_ports_with_ips(device_id=vm)]
+            if status == 200:
+                self.assertEqual(
+                    [answer['interfaceAttachment']['port_id']], bound)
+            else:
+                self.assertEqual([], bound)
+            node.restart()
+            node.wait_synced()
+        self.assertConsistent()
+
+    def attach_through(self, app, server_id, net_id):
+        response = app.post_json(
+            '/v2.1/servers/%s/os-interface' % server_id,
+            {'interfaceAttachment': {'net_id': net_id}},
+            headers={'X-Auth-Token': test_concurrency.MEMBER},
+            expect_errors=True)
+        return response.status_int, response.json
 
     def start_load(self):
         vms = self.make_servers(12)
