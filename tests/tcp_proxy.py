@@ -83,28 +83,32 @@ class TcpProxy(fixtures.Fixture):
     UNSENT, UNANSWERED, UNSENT_HELD, UNANSWERED_HELD = (
         (False, False), (True, False), (False, True), (True, True))
 
-    def lose_commit(self, how, then=None):
+    def lose_commit(self, how, then=None, after=0):
         """Lose the next COMMIT of a write, as ``how`` says.
 
         A write: a transaction that sent an INSERT, UPDATE or DELETE (not
-        a driver's own look at the server, say).
-
-        ``then``: called once it is lost (``cut``, say).
+        a driver's own look at the server, say). ``after``: how many such
+        COMMITs to let through first. ``then``: called once it is lost
+        (``cut``, say).
         """
         with self._lock:
-            self._commit_trap = how, then
+            self._commit_trap = [how, then, after]
 
     def commit_lost(self):
         """Whether the COMMIT ``lose_commit`` asked for was lost."""
         return self._commit_trap is None
 
     def _trapped(self, data, wrote):
+        """(how, then) if this chunk is the COMMIT to lose, else None."""
         with self._lock:
-            trap, self._commit_trap = self._commit_trap, None
+            trap = self._commit_trap
             if trap is None or not wrote or b'COMMIT' not in data:
-                self._commit_trap = trap
                 return None
-            return trap
+            if trap[2]:
+                trap[2] -= 1
+                return None
+            self._commit_trap = None
+            return trap[:2]
 
     def _accept(self, listener):
         while True:

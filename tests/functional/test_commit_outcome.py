@@ -12,10 +12,12 @@ database cannot tell it in time.
 
 import sqlalchemy as sa
 
+from interface_attach.db import attachments
 from interface_attach.db import engine
 from tests import databases
 from tests import fixtures as ia_fixtures
 from tests.functional import base as functional
+from tests.functional.neutron import test_neutron_driver
 from tests import tcp_proxy
 
 UNAVAILABLE = 'The database service is unavailable. Please try again later.'
@@ -25,26 +27,34 @@ UNKNOWN = ('The database service was lost while this change was being '
 Proxy = tcp_proxy.TcpProxy
 
 
+# A held COMMIT is given up on after 2 s; the outcome is looked for
+# during 2 s.
+DATABASE_OPTIONS = {'statement_timeout': '2', 'connect_timeout': '1',
+                    'outcome_timeout': '2'}
+
+
+def start_behind_proxy(test, options=None):
+    """The service on ``test.backend`` through a TcpProxy; the proxy."""
+    url = sa.engine.make_url(databases.database_url(test.backend))
+    proxy = test.useFixture(Proxy(url.host, url.port))
+    proxied = url.set(host='127.0.0.1', port=proxy.port)
+    test.service = test.useFixture(ia_fixtures.ServiceFixture(
+        backend=test.backend,
+        connection=proxied.render_as_string(hide_password=False),
+        options=dict(options or {}, database=DATABASE_OPTIONS)))
+    test.app = test.service.app
+    test.servers = test.service.servers
+    test.networks = test.service.networks
+    return proxy
+
+
 class CommitOutcomeTest(functional.FunctionalTestCase):
 
     backend = 'postgresql'
 
     def setUp(self):
         super().setUp()
-        url = sa.engine.make_url(databases.database_url(self.backend))
-        self.proxy = self.useFixture(Proxy(url.host, url.port))
-        proxied = url.set(host='127.0.0.1', port=self.proxy.port)
-        self.service = self.useFixture(ia_fixtures.ServiceFixture(
-            backend=self.backend,
-            connection=proxied.render_as_string(hide_password=False),
-            # A held COMMIT is given up on after 2 s; the outcome is
-            # looked for during 2 s.
-            options={'database': {'statement_timeout': '2',
-                                  'connect_timeout': '1',
-                                  'outcome_timeout': '2'}}))
-        self.app = self.service.app
-        self.servers = self.service.servers
-        self.networks = self.service.networks
+        self.proxy = start_behind_proxy(self)
         self.w = self.make_world()
 
     def attach_losing_commit(self, how, then=None):
@@ -128,3 +138,65 @@ class CommitOutcomeTest(functional.FunctionalTestCase):
 
 class CommitOutcomeMySQLTest(CommitOutcomeTest):
     backend = 'mysql'
+
+
+class NeutronCommitOutcomeTest(test_neutron_driver.NeutronTestCase):
+    """With Neutron an attach or a detach commits in steps: each is learned.
+
+    The reservation, Neutron's change, then the confirmation: a lost COMMIT
+    of either step that landed lets the attach go on, and one whose
+    outcome is unknown is not undone (it may have been confirmed: recovery
+    undoes what stays 'attaching').
+    """
+
+    backend = 'postgresql'
+
+    def setUp(self):
+        super().setUp()
+        self.proxy = start_behind_proxy(self, self.neutron_options())
+        self.w = self.make_world()
+
+    def attach_losing_commit(self, after, then=None):
+        self.proxy.lose_commit(Proxy.UNANSWERED, then, after=after)
+        response = self.post(self.w, {'port_id': self.w.port})
+        self.assertTrue(self.proxy.commit_lost())
+        return response
+
+    def attachment_states(self):
+        with self.service.database.reader() as conn:
+            return [(row.port_id, row.state, row.owner) for row in
+                    conn.execute(attachments._attachments.select())]
+
+    def test_a_reservation_that_landed_goes_on(self):
+        response = self.attach_losing_commit(after=0)
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertBoundTo(self.w.port, self.w.server)
+        self.assertEqual([(self.w.port, 'attached', None)],
+                         self.attachment_states())
+
+    def test_a_confirmation_that_landed_is_a_success(self):
+        response = self.attach_losing_commit(after=1)
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertBoundTo(self.w.port, self.w.server)
+        self.assertEqual([(self.w.port, 'attached', None)],
+                         self.attachment_states())
+
+    def test_a_confirmation_of_unknown_outcome_is_not_undone(self):
+        response = self.attach_losing_commit(after=1, then=self.proxy.cut)
+        self.assertFault(response, 503, UNKNOWN)
+        self.proxy.restore()
+        # It had been confirmed: undoing it would have unbound a port the
+        # database says is attached.
+        self.assertBoundTo(self.w.port, self.w.server)
+        self.assertEqual([(self.w.port, 'attached', None)],
+                         engine.once_more_if_stale(self.attachment_states))
+
+    def test_a_detach_whose_start_landed_goes_on(self):
+        response = self.post(self.w, {'port_id': self.w.port})
+        self.assertEqual(200, response.status_int, response.text)
+        self.proxy.lose_commit(Proxy.UNANSWERED)
+        response = self.delete(self.w, self.w.port)
+        self.assertTrue(self.proxy.commit_lost())
+        self.assertEqual(202, response.status_int, response.text)
+        self.assertUnbound(self.w.port)
+        self.assertNoAttachments()
