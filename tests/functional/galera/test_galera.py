@@ -96,8 +96,13 @@ class GaleraTest(test_concurrency.RaceScenarios, testtools.TestCase):
             for name, path in (('api-%d' % i, api.output), (
                     'api-%d.log' % i, '%s/api-%d.log' % (self.dir, i))):
                 with open(path, errors='replace') as f:
-                    self.addDetail(name, content.text_content(
-                        f.read()[-6000:]))
+                    text = f.read()
+                self.addDetail(name, content.text_content(text[-6000:]))
+            # Why a request failed, from anywhere in the class's log.
+            failures = [line for line in text.splitlines()
+                        if ' WARNING ' in line or ' ERROR ' in line]
+            self.addDetail('api-%d.log warnings' % i, content.text_content(
+                '\n'.join(failures[-60:])))
         for node in self.cluster.nodes:
             self.addDetail('node%d' % node.index, content.text_content(
                 node.process.log_tail(3000) if node.process else ''))
