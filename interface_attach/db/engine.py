@@ -25,11 +25,16 @@ RETRY_AFTER = 5
 
 # A write the database aborted as a deadlock (InnoDB's detector or lock
 # wait timeout, a Galera certification failure or brute-force abort, at a
-# statement or at COMMIT, PostgreSQL's 40P01) runs again, up to 4 times,
-# after a short random pause: the aborted transaction left nothing behind,
-# so running it again is the same as running it first.
+# statement or at COMMIT, PostgreSQL's 40P01) runs again, up to 8 times,
+# after random pauses that grow from 50 ms to 2 s: the aborted transaction
+# left nothing behind, so running it again is the same as running it
+# first. Most conflicts land on the first retry; the later, longer pauses
+# (about 7 s in all at most) outlast a stall of the database, such as a
+# Galera cluster's wait for a frozen node to be evicted, during which
+# writes that queue behind each other's locks deadlock again and again
+# (4 retries within half a second ran out there).
 _retried = oslo_db_api.wrap_db_retry(
-    max_retries=4, retry_interval=0.05, max_retry_interval=0.5,
+    max_retries=8, retry_interval=0.05, max_retry_interval=2,
     retry_on_deadlock=True)
 
 

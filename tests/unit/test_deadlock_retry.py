@@ -58,11 +58,11 @@ class DeadlockRetryTest(WriteTestCase):
         self.assertEqual(['port-1'],
                          [row.port_id for row in self.store.in_flight()])
 
-    def test_it_gives_up_after_four_retries_with_a_503(self):
-        calls = self._deadlocks(5)
+    def test_it_gives_up_after_eight_retries_with_a_503(self):
+        calls = self._deadlocks(9)
         e = self.assertRaises(exception.ServiceUnavailable, self._reserve)
         self.assertEqual(engine.RETRY_AFTER, e.retry_after)
-        self.assertEqual(5, len(calls))
+        self.assertEqual(9, len(calls))
         self.assertEqual([], self.store.in_flight())
 
     def test_a_read_the_database_gives_up_on_is_a_503(self):
@@ -198,10 +198,10 @@ class ConflictAtCommitTest(WriteTestCase):
                          [row.port_id for row in self.store.in_flight()])
 
     def test_a_retry_budget_spent_is_a_503_with_retry_after(self):
-        calls = self._commits_fail(5)
+        calls = self._commits_fail(9)
         e = self.assertRaises(exception.ServiceUnavailable, self._reserve)
         self.assertEqual(engine.RETRY_AFTER, e.retry_after)
-        self.assertEqual(5, len(calls))
+        self.assertEqual(9, len(calls))
         self.assertEqual([], self.store.in_flight())
 
     def test_a_lost_connection_at_commit_is_still_unreachable(self):

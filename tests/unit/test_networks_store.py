@@ -149,8 +149,8 @@ class NetworkStoreTest(base.BaseTestCase):
                 columns=['ip_address']))).mock
         e = self.assertRaises(exception.ServiceUnavailable, self._port)
         self.assertEqual('database', e.kwargs['service'])
-        # Ten picks in each of the five runs of the transaction.
-        self.assertEqual(50, insert.call_count)
+        # Ten picks in each of the nine runs of the transaction.
+        self.assertEqual(90, insert.call_count)
         self.assertEqual([], self.store.list_ports_with_ips(
             network_id=self.net.id))
 
