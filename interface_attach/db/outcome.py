@@ -140,10 +140,10 @@ def _ended(conn, session):
     here = conn.info.get(SESSION)
     if session is None or here is None:
         return False
-    if here.server == session.server and not here.same_server(session):
-        return True
-    if not here.same_server(session):
+    if here.server != session.server:
         return False
+    if not here.same_server(session):
+        return True  # Restarted since.
     if conn.dialect.name == 'mysql':
         try:
             conn.exec_driver_sql('KILL %d' % session.id)

@@ -162,6 +162,12 @@ class NeutronCommitOutcomeTest(test_neutron_driver.NeutronTestCase):
         self.assertTrue(self.proxy.commit_lost())
         return response
 
+    def assertAttachedInBoth(self):
+        """Bound in Neutron, and attached, ownerless, in the database."""
+        self.assertBoundTo(self.w.port, self.w.server)
+        self.assertEqual([(self.w.port, 'attached', None)],
+                         engine.once_more_if_stale(self.attachment_states))
+
     def attachment_states(self):
         with self.service.database.reader() as conn:
             return [(row.port_id, row.state, row.owner) for row in
@@ -170,16 +176,12 @@ class NeutronCommitOutcomeTest(test_neutron_driver.NeutronTestCase):
     def test_a_reservation_that_landed_goes_on(self):
         response = self.attach_losing_commit(after=0)
         self.assertEqual(200, response.status_int, response.text)
-        self.assertBoundTo(self.w.port, self.w.server)
-        self.assertEqual([(self.w.port, 'attached', None)],
-                         self.attachment_states())
+        self.assertAttachedInBoth()
 
     def test_a_confirmation_that_landed_is_a_success(self):
         response = self.attach_losing_commit(after=1)
         self.assertEqual(200, response.status_int, response.text)
-        self.assertBoundTo(self.w.port, self.w.server)
-        self.assertEqual([(self.w.port, 'attached', None)],
-                         self.attachment_states())
+        self.assertAttachedInBoth()
 
     def test_a_confirmation_of_unknown_outcome_is_not_undone(self):
         response = self.attach_losing_commit(after=1, then=self.proxy.cut)
@@ -187,9 +189,7 @@ class NeutronCommitOutcomeTest(test_neutron_driver.NeutronTestCase):
         self.proxy.restore()
         # It had been confirmed: undoing it would have unbound a port the
         # database says is attached.
-        self.assertBoundTo(self.w.port, self.w.server)
-        self.assertEqual([(self.w.port, 'attached', None)],
-                         engine.once_more_if_stale(self.attachment_states))
+        self.assertAttachedInBoth()
 
     def test_a_detach_whose_start_landed_goes_on(self):
         response = self.post(self.w, {'port_id': self.w.port})
